@@ -1,0 +1,43 @@
+"""The ``synthcmp`` command: a click group whose commands live in :mod:`synthcmp.commands`.
+
+Commands are thin: parse options, call one engine function, render its result with rich.
+A user's mistake (:class:`~synthcmp.errors.TaskError` or a bad option) ends as one line on
+stderr and exit code 2; engines never print. Heavy imports (torch) happen inside the
+commands that need them, so ``synthcmp --help`` and ``synthcmp tasks`` start fast.
+"""
+
+from __future__ import annotations
+
+import click
+
+from synthcmp import __version__
+from synthcmp.commands import compare, run, synth, tasks, train
+from synthcmp.errors import TaskError
+from synthcmp.ui import UserError
+
+
+class _Group(click.Group):
+    """A group that turns a TaskError raised anywhere below it into a clean usage error."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except TaskError as err:
+            raise UserError(str(err)) from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="synthcmp")
+def main() -> None:
+    """Put an explicit program search and a neural network side by side on a small
+    algorithmic task, then open the network to see which program it learned.
+
+    \b
+    Start with:
+      synthcmp tasks                 the built-in tasks
+      synthcmp run modadd --p 97     the whole comparison, with a report
+    """
+
+
+for command in (tasks.tasks, synth.synth, train.train, compare.compare, run.run):
+    main.add_command(command)

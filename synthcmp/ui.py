@@ -1,0 +1,105 @@
+"""Shared pieces of the terminal front end: consoles, the user-error type, task options.
+
+Only the shell (this package) prints. Messages and progress go to stderr through
+``err_console``; tables meant to be read go to stdout; ``--json`` puts the JSON document
+alone on stdout.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+
+import click
+from rich.console import Console
+
+from synthcmp.errors import TaskError
+from synthcmp.tasks import DEFAULT_P, Task, TaskSpec, build_task
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+class UserError(click.ClickException):
+    """A user's mistake: printed as one ``Error: ...`` line on stderr, exit code 2."""
+
+    exit_code = 2
+
+    def show(self, file=None) -> None:
+        click.echo(f"Error: {self.format_message()}", err=True)
+
+
+def task_options(func):
+    """Add the options that describe a task: TASK, --p, --expr, --table, --noise, --seed.
+
+    The wrapped command receives a built :class:`Task` as ``task`` and the ``seed``.
+    """
+
+    @click.argument("task_name", metavar="TASK", required=False)
+    @click.option(
+        "--p",
+        "p",
+        type=int,
+        default=DEFAULT_P,
+        show_default=True,
+        help="Modulus for modular tasks (n = p symbols).",
+    )
+    @click.option(
+        "--expr",
+        "expr",
+        metavar="EXPR",
+        help="Custom task: an expression in x, y mod p, e.g. 'x*y + 3*x', 'x / y'.",
+    )
+    @click.option(
+        "--table",
+        "table_path",
+        metavar="FILE",
+        type=click.Path(dir_okay=False),
+        help="Custom task: a CSV of x,y,out rows or an n×n matrix of outputs.",
+    )
+    @click.option(
+        "--noise",
+        type=float,
+        default=0.0,
+        show_default=True,
+        help="Replace this fraction of the labels by random wrong ones (seeded).",
+    )
+    @click.option(
+        "--seed",
+        type=int,
+        default=0,
+        show_default=True,
+        help="Seed for the split, the lookup table, the noise and the network.",
+    )
+    @functools.wraps(func)
+    def wrapper(task_name, p, expr, table_path, noise, seed, **kwargs):
+        spec = TaskSpec(
+            name=task_name, p=p, expr=expr, table_path=table_path, noise=noise, seed=seed
+        )
+        try:
+            task = build_task(spec)
+        except TaskError as err:
+            raise UserError(str(err)) from None
+        return func(task=task, seed=seed, **kwargs)
+
+    return wrapper
+
+
+def check_frac(frac: float) -> float:
+    if not 0.0 < frac < 1.0:
+        raise UserError(f"--frac must be in (0, 1), got {frac}")
+    return frac
+
+
+def print_json(document: dict) -> None:
+    """The JSON document alone on stdout (for scripts)."""
+    sys.stdout.write(json.dumps(document, indent=2) + "\n")
+
+
+def task_header(task: Task) -> str:
+    return f"[bold]{task.name}[/]: {task.formula}   n = {task.n}, domain {task.domain_size}"
+
+
+def not_built(what: str, issue: str) -> None:
+    raise click.ClickException(f"`synthcmp {what}` is not built yet ({issue}).")
