@@ -311,10 +311,12 @@ def expr_task(text: str, p: int, name: str | None = None, formula: str | None = 
 
 
 def table_task(path: str | Path) -> Task:
-    """A task from a CSV file: rows ``x,y,out`` (header optional) or an n×n matrix of outputs.
+    """A task from a CSV file: ``x,y,out`` rows under that header, or an n×n matrix of outputs.
 
-    Symbols are 0..n−1. For rows, n = 1 + the largest x or y; every (x, y) must appear exactly
-    once. For a matrix, row x column y holds f(x, y). Outputs must lie in 0..n−1.
+    Symbols are 0..n−1. For rows (the header line ``x,y,out`` says which form it is, since a
+    3×3 matrix would otherwise read as three rows), n = 1 + the largest x or y and every
+    (x, y) must appear exactly once. For a matrix, row x column y holds f(x, y). Outputs
+    must lie in 0..n−1.
     """
     path = Path(path)
     try:
@@ -326,7 +328,8 @@ def table_task(path: str | Path) -> Task:
     ]
     if not rows:
         raise TaskError(f"table {path.name} is empty")
-    if [c.lower() for c in rows[0]] == ["x", "y", "out"]:
+    as_rows = [c.lower() for c in rows[0]] == ["x", "y", "out"]
+    if as_rows:
         rows = rows[1:]
     try:
         cells = [[int(c) if c != "" else None for c in r] for r in rows]
@@ -339,7 +342,9 @@ def table_task(path: str | Path) -> Task:
         raise TaskError(f"table {path.name}: rows have different lengths {sorted(width)}")
     ncol = width.pop()
     data = np.asarray(cells, dtype=np.int64)
-    if ncol == 3 and len(data) != 3:  # x,y,out rows (a 3×3 matrix is read as a matrix)
+    if as_rows:
+        if ncol != 3:
+            raise TaskError(f"table {path.name}: rows after the x,y,out header need 3 cells")
         if (data[:, :2] < 0).any():
             raise TaskError(f"table {path.name}: x and y must be non-negative")
         n = int(data[:, :2].max()) + 1
