@@ -1,0 +1,257 @@
+"""Matching: which of the synthesizer's programs does the network implement?
+
+Three depths, each a number in [0, 1], measured on every valid input of the task:
+
+1. **behaviour** — the share of inputs where the network's argmax equals the program's
+   output ``f(x, y)``. Two programs that agree everywhere tie here; the next two tell apart
+   *how* the network computes.
+2. **spectrum** — the program's indicator tensor ``I[x, y, c] = 1[f(x, y) = c]`` has a
+   Fourier transform over (x, y, c); its *support* is the smallest set of coefficients
+   holding 99% of its (class-centered) energy. For ``f = x + y``, ``Î`` lives on the n
+   coefficients ``(k, k, −k)``: the waves ``e^{iω_k(x + y − c)}``. The score is the share of
+   the network's centered logit energy that falls inside that support. Coefficients are
+   taken in the circuit's basis (discrete logs for products). A dense support (a random
+   table's) makes the share trivially high, so the support's size is reported beside it.
+3. **intermediates** — for each internal node v of the program (``x**2`` and ``y**2`` in
+   ``x**2 + y**2``, and the root), the *correlation ratio* of each layer's activations
+   ``a(x, y)`` over the level sets of ``v(x, y)``:
+
+       η² = Σ_levels n_l ‖mean_l − mean‖² / Σ_inputs ‖a − mean‖²
+
+   the share of the layer's variance that is a function of v. A layer computing
+   ``cos(ω(x + y))`` has η² = 1 for v = x + y; one that ignores v has η² ≈ (levels)/(inputs).
+   A program's score is the mean over its nodes of the best layer's η².
+
+The verdict names the program with the best behaviour if the network agrees with it on at
+least :data:`BEHAVIOUR_MATCH` of inputs; otherwise it is "memorization — no compact
+circuit", with the numbers that show it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from compare.circuit import Circuit, _finite, level_sums
+from compare.fourier import Basis
+
+BEHAVIOUR_MATCH = 0.99  # the network implements a program that it agrees with on ≥ 99% of inputs
+SUPPORT_MASS = 0.99
+MEMORIZATION = "memorization — no compact circuit"
+
+
+def eta_squared(a: np.ndarray, v: np.ndarray) -> float:
+    """Correlation ratio of activations ``a`` (N, D) over the level sets of ``v`` (N,).
+
+    ``η² = Σ_l n_l ‖mean_l − mean‖² / Σ_i ‖a_i − mean‖²``: 1 when a is a function of v,
+    about (levels − 1)/N when a and v are independent; 0 for a constant a.
+    """
+    a = np.asarray(a, dtype=np.float64).reshape(len(v), -1)
+    levels, v = np.unique(np.asarray(v).reshape(-1), return_inverse=True)
+    mean = a.mean(axis=0)
+    n_l = np.bincount(v, minlength=len(levels)).astype(np.float64)
+    mean_l = level_sums(a, v, len(levels)) / n_l[:, None]
+    between = (n_l * ((mean_l - mean) ** 2).sum(axis=1)).sum()
+    total = ((a - mean) ** 2).sum()
+    return float(between / total) if total > 1e-12 * max(1.0, (a**2).sum()) else 0.0
+
+
+def behaviour(net_pred: np.ndarray, f: np.ndarray, mask: np.ndarray) -> float:
+    """Share of the inputs in ``mask`` where the network's argmax equals ``f(x, y)``."""
+    return float((net_pred == f)[mask].mean()) if mask.any() else float("nan")
+
+
+def logit_power(logits: np.ndarray, basis: Basis) -> np.ndarray:
+    """|FFT|² of the class-centered logits on the basis grid: (m, m, m) over (k_x, k_y, k_c)."""
+    L = basis.reindex(np.asarray(logits, dtype=np.float64), axes=(0, 1, 2))
+    return np.abs(np.fft.fftn(L - L.mean(axis=(0, 1)))) ** 2
+
+
+def spectrum_share(
+    power: np.ndarray, f: np.ndarray, basis: Basis, mass: float = SUPPORT_MASS
+) -> tuple[float, float]:
+    """(share of centered logit energy inside the Fourier support of 1[f = c], support size).
+
+    ``power`` is :func:`logit_power` of the network's logits. The indicator is laid on the
+    same basis grid (positions i, j, l of x, y, c), centered per class over (x, y) and
+    transformed with a 3-D FFT. Its support is the smallest set of coefficients holding
+    ``mass`` of its energy; the size is returned as a fraction of all m³ coefficients.
+    """
+    I = (basis.reindex(f, axes=(0, 1))[:, :, None] == basis.residue[None, None, :]).astype(float)
+    I_hat = (np.abs(np.fft.fftn(I - I.mean(axis=(0, 1)))) ** 2).ravel()
+    if I_hat.sum() <= 0:
+        return 0.0, 0.0
+    big = np.flatnonzero(I_hat > 1e-9 * I_hat.max())  # sort only the coefficients that count
+    order = big[np.argsort(I_hat[big])[::-1]]
+    size = int(np.searchsorted(np.cumsum(I_hat[order]), mass * I_hat.sum()) + 1)
+    inside = power.ravel()[order[:size]].sum()
+    return float(inside / max(power.sum(), 1e-30)), size / I_hat.size
+
+
+@dataclass(frozen=True)
+class NodeMatch:
+    """η² of every layer over the level sets of one internal node of a program."""
+
+    node: str
+    eta2: dict[str, float]  # layer name → η²
+
+    @property
+    def best_layer(self) -> str:
+        return max(self.eta2, key=self.eta2.get) if self.eta2 else ""
+
+    @property
+    def best(self) -> float:
+        return max(self.eta2.values()) if self.eta2 else float("nan")
+
+
+@dataclass(frozen=True)
+class ProgramMatch:
+    """One synthesized program held against the network."""
+
+    rank: int
+    expr: str
+    kind: str  # "program" | "table"
+    bits: float
+    behaviour: float  # on every valid input
+    train_behaviour: float  # on the training pairs only
+    spectrum: float
+    support: float  # the spectrum's support, as a share of all coefficients
+    intermediates: float  # mean over nodes of the best layer's η² (nan: no internal node)
+    nodes: list[NodeMatch] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["nodes"] = [
+            {"node": nd.node, "eta2": nd.eta2, "best_layer": nd.best_layer, "best": nd.best}
+            for nd in self.nodes
+        ]
+        return _finite(data)
+
+    @classmethod
+    def from_json(cls, data: dict) -> ProgramMatch:
+        data = {k: (float("nan") if v is None and k in _FLOATS else v) for k, v in data.items()}
+        nodes = [NodeMatch(nd["node"], nd["eta2"]) for nd in data.get("nodes", [])]
+        return cls(
+            **{**{k: data[k] for k in cls.__dataclass_fields__ if k in data}, "nodes": nodes}
+        )
+
+
+_FLOATS = {"behaviour", "train_behaviour", "spectrum", "support", "intermediates", "bits"}
+
+
+def node_matches(layers: dict[str, np.ndarray], nodes: dict[str, np.ndarray]) -> list[NodeMatch]:
+    """η² of each layer (N, ...) over the level sets of each node's values (N,)."""
+    return [
+        NodeMatch(name, {k: eta_squared(a, v) for k, a in layers.items()})
+        for name, v in nodes.items()
+    ]
+
+
+def match_program(
+    rank: int,
+    expr: str,
+    kind: str,
+    bits: float,
+    f: np.ndarray,
+    node_values: dict[str, np.ndarray],
+    net_pred: np.ndarray,
+    power: np.ndarray,
+    layers: dict[str, np.ndarray],
+    domain: np.ndarray,
+    train: np.ndarray,
+    basis: Basis,
+) -> ProgramMatch:
+    """Score one program. ``f`` (n, n) is its table (−1 where it says nothing); ``node_values``
+    maps each internal node to its (n, n) values; ``power`` is :func:`logit_power`; ``layers`` maps layer names to activations
+    (n², ...) over all inputs in row-major order; the masks are (n, n)."""
+    flat = domain.reshape(-1)
+    nodes = node_matches(
+        {k: a[flat] for k, a in layers.items()},
+        {k: v.reshape(-1)[flat] for k, v in node_values.items()},
+    )
+    share, support = spectrum_share(power, np.where(domain, f, -1), basis)
+    return ProgramMatch(
+        rank=rank,
+        expr=expr,
+        kind=kind,
+        bits=float(bits),
+        behaviour=behaviour(net_pred, f, domain),
+        train_behaviour=behaviour(net_pred, f, domain & train),
+        spectrum=share,
+        support=support,
+        intermediates=float(np.mean([nd.best for nd in nodes])) if nodes else float("nan"),
+        nodes=nodes,
+    )
+
+
+@dataclass(frozen=True)
+class Match:
+    """The answer: which program the network implements (``implements``) and the scores."""
+
+    program: str  # the best-behaving program's plain ASCII text
+    behaviour: float
+    spectrum: float
+    intermediates: float
+    verdict: str
+    implements: bool
+
+    def to_json(self) -> dict:
+        return _finite(asdict(self))
+
+    @classmethod
+    def from_json(cls, data: dict) -> Match:
+        data = {k: (float("nan") if v is None and k in _FLOATS else v) for k, v in data.items()}
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+
+def verdict(rows: list[ProgramMatch], circuit: Circuit | None) -> Match:
+    """Name the program the network implements, or say it memorized and show why.
+
+    The candidate is the program (not the literal table) with the best behaviour, ties to the
+    shorter. It is *implemented* when behaviour ≥ :data:`BEHAVIOUR_MATCH`. Otherwise the
+    network has at most memorized its training pairs, and the verdict gives: its agreement
+    with the best program overall and on the training pairs, the logit model's share of
+    variance and how many frequencies 90% of the embedding needs.
+    """
+    programs = [r for r in rows if r.kind != "table"] or rows
+    if not programs:
+        return Match(
+            "",
+            float("nan"),
+            float("nan"),
+            float("nan"),
+            f"{MEMORIZATION}: no programs to match",
+            False,
+        )
+    best = max(programs, key=lambda r: (r.behaviour, -r.bits))
+    scores = f"behaviour {best.behaviour:.1%}, spectrum {best.spectrum:.1%}, intermediates {_num(best.intermediates)}"
+    if best.behaviour >= BEHAVIOUR_MATCH:
+        text = f"implements {best.expr} ({scores})"
+        if circuit is not None and not circuit.found:
+            text += f"; the Fourier circuit explains only {circuit.fve:.0%} of the logits"
+        return Match(best.expr, best.behaviour, best.spectrum, best.intermediates, text, True)
+    facts = [
+        f"best program {best.expr} agrees on {best.behaviour:.1%} of inputs "
+        f"({best.train_behaviour:.1%} of training pairs)"
+    ]
+    table = next((r for r in rows if r.kind == "table"), None)
+    if table is not None:
+        facts.append(f"the memorized table on {table.train_behaviour:.1%} of training pairs")
+    if circuit is not None:
+        facts.append(f"Fourier logit model explains {circuit.fve:.1%} of logit variance")
+        if circuit.frequencies_for_90:
+            facts.append(f"{circuit.frequencies_for_90} frequencies hold 90% of the embedding")
+    return Match(
+        best.expr,
+        best.behaviour,
+        best.spectrum,
+        best.intermediates,
+        f"{MEMORIZATION}: " + "; ".join(facts),
+        False,
+    )
+
+
+def _num(v: float) -> str:
+    return "n/a" if v is None or not math.isfinite(v) else f"{v:.2f}"
