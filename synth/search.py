@@ -1,0 +1,495 @@
+"""Bottom-up, cost-ordered enumeration with observational-equivalence pruning.
+
+The search builds programs in *levels* of exact description length (quarter-bit units of
+the grammar, :mod:`synth.grammar`): level L holds every program of cost L that computes a
+function not seen at any cheaper level. A level is made only from cheaper levels —
+
+    leaves of cost L;   u(a) with cost(a) = L − c_u;   a ∘ b with cost(a) + cost(b) = L − c_∘
+
+— so programs come out in non-decreasing bits (Probe, Barke et al. 2020; DreamCoder's
+enumeration by prior). Two programs with the same outputs on the training inputs are the
+same function for everything the data can tell, so only the first (cheapest) one is kept:
+*observational equivalence*. That collapses x + y and y + x, x * 1 and x, and the
+exponentially many spellings of each function into one bank entry, so the bank grows with the
+number of distinct functions, not of programs.
+
+Vectorized. A bank entry stores its outputs on a *sample* of S training inputs (default 32,
+uint8/uint16), its cost and its provenance (op, left, right, value). A whole block of
+candidates — every pair (a, b) of two levels — is one numpy gather + op on (C, S) arrays.
+Each candidate's sample vector is hashed to 64 bits (mix each 8-byte word, then a random
+linear combination mod 2^64) and looked up in sorted runs of the bank's hashes; only unseen
+functions are kept. Sampling is what makes a candidate cheap (S values instead of N); it is
+sound because two distinct low-degree functions on Z_p × Z_p agree on at most a fraction
+d/p of the inputs (Schwartz–Zippel), so they agree on S random samples with probability
+≤ (d/p)^S. Every program the search *returns* is verified on all N training pairs.
+
+Solutions. A candidate whose sample hash equals the target's is a candidate solution: it is
+checked on all training pairs and, if exact, recorded — even when it duplicates a cheaper
+function, because the k cheapest exact programs are different algorithms for one table.
+Conditionals ``ite(odd(c), a, b)`` are assembled at the root only, by decomposition: with c
+in {x, y}, the bank entries exact on the odd part and on the even part of the sample are
+listed as they appear, and at level L every pair with cost(a) + cost(b) = L − c_ite − c(c)
+is a candidate. (The search therefore finds conditionals at the root only; the grammar and
+the DSL allow them anywhere.)
+
+Near misses. For MDL ranking with exceptions, every new function's sample agreement with the
+target is measured, and the best few by estimated two-part length are kept for exact scoring.
+
+Stops: k exact solutions, the bit budget, the time budget or the memory budget, whichever
+comes first; ``stopped`` says which ("solutions", "max_bits", "timeout", "memory").
+"""
+
+from __future__ import annotations
+
+import heapq
+import resource
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from synthcmp.tasks import Split, Task
+
+from .dsl import Algebra, Program, algebra_for, leaf, node
+from .grammar import UNITS_PER_BIT, Grammar
+from .mdl import data_bits
+
+# op codes of bank provenance
+X, Y, CONST, ADD, SUB, MUL, NEG, INV, POW = range(9)
+_BINARY = {"add": ADD, "sub": SUB, "mul": MUL}
+_UNARY = {"neg": NEG, "inv": INV}
+_NAMES = {ADD: "add", SUB: "sub", MUL: "mul", NEG: "neg", INV: "inv", POW: "pow"}
+
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    """Search budgets and knobs (plain values; JSON-ready).
+
+    ``top_k``: stop after this many exact solutions. ``max_bits``: stop before the first
+    level costlier than this. ``timeout_s`` / ``max_memory_mb``: wall-clock and bank-size
+    budgets. ``sample_size``: training inputs the fingerprints are taken on. ``near_misses``:
+    how many inexact programs are kept for MDL ranking. ``seed`` seeds the sample and hashes.
+    """
+
+    top_k: int = 3
+    max_bits: float = 32.0
+    timeout_s: float = 30.0
+    max_memory_mb: float = 2048.0
+    sample_size: int = 32
+    near_misses: int = 8
+    chunk: int = 1 << 17
+    seed: int = 0
+
+    def to_json(self) -> dict:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_json(cls, data: dict) -> SynthConfig:
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+
+@dataclass(frozen=True)
+class SearchProgress:
+    """What the search reports after each level (for a progress display)."""
+
+    bits: float  # the level just finished
+    kept: int  # distinct functions in the bank
+    programs: int  # candidates built so far
+    solutions: int
+    seconds: float
+
+
+@dataclass
+class SearchOutcome:
+    """Raw search output: exact solutions in order of bits, near misses, statistics."""
+
+    solutions: list[Program]
+    near_misses: list[Program]
+    programs: int
+    kept: int
+    seconds: float
+    stopped: str
+    bits_reached: float
+    peak_memory_mb: float
+    bank_memory_mb: float
+    sample_size: int
+
+
+class _Stop(Exception):
+    def __init__(self, reason: str):
+        self.reason = reason
+
+
+def _hash_rows(v: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """64-bit fingerprint of each row of ``v`` (C, S): mix each 8-byte word by an odd multiply
+    and an xor-shift (bijections), then a random odd-weighted sum mod 2^64."""
+    words = np.ascontiguousarray(v).view(np.uint64)
+    m = words * _MIX
+    m ^= m >> np.uint64(29)
+    m *= weights
+    return m.sum(axis=1, dtype=np.uint64)
+
+
+class _Kernels:
+    """The operations on sample vectors, as table lookups and wrap-around arithmetic."""
+
+    def __init__(self, algebra: Algebra, dtype: type, max_exponent: int):
+        n = algebra.n
+        self.n = n
+        self.dtype = dtype
+        self.group = algebra.family == "group"
+        r = np.arange(n)
+        if self.group:
+            self.mul_flat = algebra.mul_table.astype(dtype).ravel()
+        else:
+            self.mul_flat = (r[:, None] * r[None, :] % n).astype(dtype).ravel()
+            self.neg = ((-r) % n).astype(dtype)
+            self.pow = {k: np.array([pow(int(a), k, n) for a in r], dtype) for k in
+                        range(2, max_exponent + 1)}  # fmt: skip
+        self.inv = algebra.inverse_table.astype(dtype)
+        self.wide = np.uint16 if dtype == np.uint8 else np.uint32
+
+    def binary(self, op: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        n = self.n
+        if op == MUL:
+            idx = a.astype(self.wide) * self.wide(n)
+            idx += b
+            return np.take(self.mul_flat, idx)
+        s = a.astype(self.wide)
+        if op == ADD:
+            s += b
+        else:  # SUB: a + (n − b) stays non-negative
+            s += self.wide(n)
+            s -= b
+        t = s - self.wide(n)  # wraps to a huge value where s < n
+        np.minimum(s, t, out=s)
+        return s.astype(self.dtype)
+
+    def unary(self, op: int, a: np.ndarray, k: int = 0) -> np.ndarray:
+        table = self.neg if op == NEG else self.inv if op == INV else self.pow[k]
+        return np.take(table, a)
+
+
+class Search:
+    """One enumeration over one task split. Use :func:`search`."""
+
+    def __init__(self, task: Task, split: Split, config: SynthConfig, grammar: Grammar):
+        self.task, self.split, self.config, self.grammar = task, split, config, grammar
+        self.algebra = algebra_for(task)
+        self.group = self.algebra.family == "group"
+        n = task.n
+        self.dtype = np.uint8 if n <= 256 else np.uint16
+        self.k = _Kernels(self.algebra, self.dtype, grammar.max_exponent)
+        rng = np.random.default_rng([config.seed, 0x5EA2C])
+
+        # the sample: S training inputs (a multiple of 8 bytes), special cells first
+        N = split.n_train
+        order = rng.permutation(N)
+        special = [
+            int(np.flatnonzero(m)[0])
+            for m in (split.x_train == 0, split.y_train == 0, split.x_train == 1,
+                      split.y_train == 1, split.x_train == split.y_train)
+            if m.any()
+        ]  # fmt: skip
+        picked = list(dict.fromkeys(special + order.tolist()))[: min(config.sample_size, N)]
+        per_word = 8 // np.dtype(self.dtype).itemsize
+        S = -(-len(picked) // per_word) * per_word
+        picked += [picked[0]] * (S - len(picked))  # pad by repeating: the same for everyone
+        self.sample = np.array(picked)
+        self.S = S
+        self.xs = split.x_train[self.sample].astype(self.dtype)
+        self.ys = split.y_train[self.sample].astype(self.dtype)
+        self.target_s = split.out_train[self.sample].astype(self.dtype)
+        self.weights = rng.integers(0, 2**63, S // per_word, dtype=np.uint64) * np.uint64(2)
+        self.weights += np.uint64(1)
+        self.target_hash = _hash_rows(self.target_s[None], self.weights)[0]
+
+        # the bank: preallocated (untouched pages cost nothing), filled level by level
+        self.row_bytes = S * np.dtype(self.dtype).itemsize + 8 + 4 * 3 + 2 + 1
+        cap = max(1024, int(config.max_memory_mb * 2**20 / self.row_bytes))
+        self.vals = np.empty((cap, S), self.dtype)
+        self.cost = np.empty(cap, np.int32)
+        self.op = np.empty(cap, np.int8)
+        self.left = np.empty(cap, np.int32)
+        self.right = np.empty(cap, np.int32)
+        self.value = np.empty(cap, np.int32)
+        self.size = 0
+        self.levels: dict[int, tuple[int, int]] = {}  # cost → [start, end) in the bank
+        self.runs: list[np.ndarray] = []  # sorted hash runs (log-structured merge)
+
+        self.built = 0
+        self.solutions: list[tuple[int, int, Program]] = []  # (units, order, program)
+        self.near: list[tuple[float, int, int]] = []  # heap of (−estimate, order, bank index)
+        self.order = 0
+        self.programs_cache: dict[int, Program] = {}
+        # conditionals: for c in (x, y), bank entries exact on the odd / even part of the sample
+        self.cond_masks = [] if self.group else [(X, self.xs % 2 == 1), (Y, self.ys % 2 == 1)]
+        self.cond_lists = {c: ([], []) for c, _ in self.cond_masks}  # (odd-exact, even-exact)
+        self.n_train = N
+
+    # ---- budgets -------------------------------------------------------------------
+    def _check(self) -> None:
+        if time.perf_counter() - self.t0 > self.config.timeout_s:
+            raise _Stop("timeout")
+        if self.memory_mb() > self.config.max_memory_mb:
+            raise _Stop("memory")
+
+    def memory_mb(self) -> float:
+        pending = sum(v.nbytes + h.nbytes for v, h, *_ in self.pending)
+        runs = sum(r.nbytes for r in self.runs)
+        return (self.size * self.row_bytes + pending + runs) / 2**20
+
+    # ---- the loop ------------------------------------------------------------------
+    def run(self, on_progress: Callable[[SearchProgress], None] | None) -> SearchOutcome:
+        self.t0 = time.perf_counter()
+        self.pending: list = []
+        g = self.grammar
+        max_units = g.units(self.config.max_bits)
+        self.leaf_units = self._leaf_units()
+        min_units = min(u for u, *_ in self.leaf_units)
+        stopped, level = "max_bits", min_units - 1
+        try:
+            for level in range(min_units, max_units + 1):
+                self._level(level)
+                if on_progress is not None and level in self.levels:
+                    on_progress(self.progress(level))
+                if len(self.solutions) >= self.config.top_k:
+                    stopped = "solutions"
+                    break
+        except _Stop as stop:
+            stopped = stop.reason
+            self.pending = []
+        seconds = time.perf_counter() - self.t0
+        sols = [p for _, _, p in sorted(self.solutions)[: self.config.top_k]]
+        near = [self.program(i) for _, _, i in sorted(self.near, reverse=True)]
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        return SearchOutcome(
+            sols, near, self.built, self.size, seconds, stopped,
+            level / UNITS_PER_BIT, peak, self.memory_mb(), self.S,
+        )  # fmt: skip
+
+    def progress(self, level: int) -> SearchProgress:
+        return SearchProgress(
+            level / UNITS_PER_BIT, self.size, self.built, len(self.solutions),
+            time.perf_counter() - self.t0,
+        )  # fmt: skip
+
+    def _leaf_units(self) -> list[tuple[int, int, int, np.ndarray]]:
+        """(cost, op, value, sample vector) of every leaf: x, y and each residue constant."""
+        g = self.grammar
+        out = [(g.units(g.op_bits("x")), X, 0, self.xs), (g.units(g.op_bits("y")), Y, 0, self.ys)]
+        if "const" in g.ops:
+            for c in range(self.task.n):
+                out.append((g.units(g.const_bits(c)), CONST, c, np.full(self.S, c, self.dtype)))
+        return out
+
+    def _level(self, L: int) -> None:
+        g = self.grammar
+        self.pending = []
+        leaves = [(op, v, vec) for u, op, v, vec in self.leaf_units if u == L]
+        if leaves:
+            vecs = np.stack([vec for _, _, vec in leaves])
+            ops = np.array([op for op, _, _ in leaves], np.int8)
+            vals = np.array([v for _, v, _ in leaves], np.int32)
+            zeros = np.zeros(len(leaves), np.int32)
+            self._offer(vecs, ops, zeros, zeros, vals)
+        for name, code in _UNARY.items():
+            if name in g.ops:
+                self._unary(L, code, g.units(g.op_bits(name)), 0)
+        if "pow" in g.ops:
+            for k in range(2, g.max_exponent + 1):
+                self._unary(L, POW, g.units(g.pow_bits(k)), k)
+        for name, code in _BINARY.items():
+            if name in g.ops:
+                self._binary(L, code, g.units(g.op_bits(name)))
+        self._commit(L)
+        if self.cond_masks:
+            self._conditionals(L)
+
+    def _unary(self, L: int, code: int, c: int, k: int) -> None:
+        if L - c not in self.levels:
+            return
+        start, end = self.levels[L - c]
+        for s in range(start, end, self.config.chunk):
+            e = min(end, s + self.config.chunk)
+            ia = np.arange(s, e, dtype=np.int32)
+            out = self.k.unary(code, self.vals[s:e], k)
+            self._offer(out, np.full(e - s, code, np.int8), ia, ia, np.full(e - s, k, np.int32))
+
+    def _binary(self, L: int, code: int, c: int) -> None:
+        T = L - c
+        commutative = code in (ADD, MUL) and not self.group
+        for la in sorted(self.levels):
+            lb = T - la
+            if lb not in self.levels or (commutative and lb < la):
+                continue
+            (sa, ea), (sb, eb) = self.levels[la], self.levels[lb]
+            for ia, ib in _pairs(sa, ea, sb, eb, commutative and la == lb, self.config.chunk):
+                out = self.k.binary(code, np.take(self.vals, ia, axis=0),
+                                    np.take(self.vals, ib, axis=0))  # fmt: skip
+                self._offer(out, np.full(len(ia), code, np.int8), ia, ib,
+                            np.zeros(len(ia), np.int32))  # fmt: skip
+
+    def _offer(self, out, ops, left, right, value) -> None:
+        """Candidates of the current level: count, catch solutions, drop known functions."""
+        self.built += len(out)
+        h = _hash_rows(out, self.weights)
+        hit = np.flatnonzero(h == self.target_hash)
+        for i in hit[: 4 * self.config.top_k]:
+            self._solution(int(ops[i]), int(left[i]), int(right[i]), int(value[i]))
+        order = np.argsort(h)
+        h = h[order]
+        fresh = np.ones(len(h), bool)
+        fresh[1:] = h[1:] != h[:-1]  # first of each hash within the chunk
+        for run in self.runs:
+            pos = np.searchsorted(run, h)
+            pos[pos == len(run)] = 0
+            fresh &= run[pos] != h
+        keep, h = order[fresh], h[fresh]
+        if len(keep):
+            by_index = np.argsort(keep)  # back to generation order
+            keep, h = keep[by_index], h[by_index]
+            self.pending.append((out[keep], h, ops[keep], left[keep], right[keep], value[keep]))
+        self._check()
+
+    def _commit(self, L: int) -> None:
+        """Append the level's new functions (unique across its chunks) to the bank."""
+        if not self.pending:
+            return
+        vals, h, ops, left, right, value = (np.concatenate(c) for c in zip(*self.pending))
+        self.pending = []
+        _, first = np.unique(h, return_index=True)
+        first.sort()  # generation order: x before y, cheaper left operands first
+        vals, h, ops, left, right, value = (a[first] for a in (vals, h, ops, left, right, value))
+        m = len(h)
+        start = self.size
+        if start + m > len(self.vals):
+            raise _Stop("memory")
+        end = start + m
+        self.vals[start:end] = vals
+        self.cost[start:end] = L
+        self.op[start:end], self.left[start:end] = ops, left
+        self.right[start:end], self.value[start:end] = right, value
+        self.size = end
+        self.levels[L] = (start, end)
+        self.runs.append(np.sort(h))
+        while len(self.runs) > 1 and len(self.runs[-2]) <= 2 * len(self.runs[-1]):
+            last = self.runs.pop()
+            self.runs[-1] = np.sort(np.concatenate([self.runs[-1], last]))
+        self._near_misses(start, end, L)
+        for c, odd in self.cond_masks:
+            eq = vals == self.target_s
+            lists = self.cond_lists[c]
+            for part, mask in ((0, odd), (1, ~odd)):
+                ok = np.flatnonzero(eq[:, mask].all(axis=1))
+                lists[part].extend((L, start + int(i)) for i in ok[:64])
+
+    def _near_misses(self, start: int, end: int, L: int) -> None:
+        """Keep the few inexact functions with the best estimated L(P) + L(data | P)."""
+        k = self.config.near_misses
+        agree = (self.vals[start:end] == self.target_s).sum(axis=1)
+        best = np.argsort(-agree, kind="stable")[:k]
+        N, n = self.n_train, self.task.n
+        for i in best:
+            wrong = round((1 - agree[i] / self.S) * N)
+            estimate = L / UNITS_PER_BIT + data_bits(wrong, N, n)
+            item = (-estimate, self.order, start + int(i))
+            self.order += 1
+            if len(self.near) < k:
+                heapq.heappush(self.near, item)
+            elif item > self.near[0]:
+                heapq.heapreplace(self.near, item)
+
+    def _conditionals(self, L: int) -> None:
+        g = self.grammar
+        c_ite = g.units(g.op_bits("ite"))
+        for c, _ in self.cond_masks:
+            budget = L - c_ite - g.units(g.op_bits("x" if c == X else "y"))
+            odd, even = self.cond_lists[c]
+            for la, a in odd:
+                for lb, b in even:
+                    if la + lb == budget and a != b:
+                        cond = leaf("x" if c == X else "y", self.algebra)
+                        self._check_solution(node("ite", cond, self.program(a), self.program(b)), L)
+
+    # ---- programs from the bank ----------------------------------------------------------
+    def program(self, i: int) -> Program:
+        got = self.programs_cache.get(i)
+        if got is not None:
+            return got
+        op = int(self.op[i])
+        if op == X:
+            p = leaf("x", self.algebra)
+        elif op == Y:
+            p = leaf("y", self.algebra)
+        elif op == CONST:
+            p = leaf("const", self.algebra, int(self.value[i]))
+        elif op == POW:
+            p = node("pow", self.program(int(self.left[i])), value=int(self.value[i]))
+        elif op in (NEG, INV):
+            p = node(_NAMES[op], self.program(int(self.left[i])))
+        else:
+            p = node(_NAMES[op], self.program(int(self.left[i])), self.program(int(self.right[i])))
+        self.programs_cache[i] = p
+        return p
+
+    def _solution(self, op: int, left: int, right: int, value: int) -> None:
+        if op in (X, Y, CONST):
+            p = leaf({X: "x", Y: "y", CONST: "const"}[op], self.algebra, value)
+        elif op == POW:
+            p = node("pow", self.program(left), value=value)
+        elif op in (NEG, INV):
+            p = node(_NAMES[op], self.program(left))
+        else:
+            p = node(_NAMES[op], self.program(left), self.program(right))
+        self._check_solution(p, self.grammar.units(p.bits))
+
+    def _check_solution(self, p: Program, units: int) -> None:
+        """Record ``p`` if it is exact on *all* training pairs (the sample only proposed it)."""
+        if any(p == q for _, _, q in self.solutions):
+            return
+        out = p.evaluate(self.split.x_train, self.split.y_train)
+        if np.array_equal(out, self.split.out_train):
+            self.solutions.append((units, self.order, p))
+            self.order += 1
+
+
+def _pairs(sa, ea, sb, eb, triangle: bool, chunk: int):
+    """Index arrays (ia, ib) of every pair from [sa, ea) × [sb, eb), in chunks of ≤ ``chunk``;
+    with ``triangle`` (a commutative op on one level) only the pairs with ia ≤ ib."""
+    nb = eb - sb
+    if not triangle:
+        rows = max(1, chunk // max(nb, 1))
+        for r in range(sa, ea, rows):
+            r2 = min(ea, r + rows)
+            ia = np.repeat(np.arange(r, r2, dtype=np.int32), nb)
+            ib = np.tile(np.arange(sb, eb, dtype=np.int32), r2 - r)
+            yield ia, ib
+        return
+    # row i (sa ≤ i < ea) pairs with j = i..eb−1; cut the rows into chunks of ≈ chunk pairs
+    rows = np.arange(sa, ea, dtype=np.int64)
+    ends = np.cumsum(eb - rows)
+    cuts = np.searchsorted(ends, np.arange(chunk, ends[-1], chunk), side="right")
+    for r0, r1 in zip([0, *cuts.tolist()], [*cuts.tolist(), len(rows)]):
+        if r1 <= r0:
+            continue
+        i = rows[r0:r1]
+        counts = eb - i
+        starts = np.cumsum(counts) - counts
+        ia = np.repeat(i, counts)
+        ib = np.arange(int(counts.sum())) - np.repeat(starts - i, counts)
+        yield ia.astype(np.int32), ib.astype(np.int32)
+
+
+def search(
+    task: Task,
+    split: Split,
+    config: SynthConfig,
+    grammar: Grammar,
+    on_progress: Callable[[SearchProgress], None] | None = None,
+) -> SearchOutcome:
+    """Enumerate programs for ``task``'s training split in order of bits (see module doc)."""
+    return Search(task, split, config, grammar).run(on_progress)
