@@ -44,8 +44,8 @@ from __future__ import annotations
 import heapq
 import resource
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -359,7 +359,9 @@ class Search:
         """Append the level's new functions (unique across its chunks) to the bank."""
         if not self.pending:
             return
-        vals, h, ops, left, right, value = (np.concatenate(c) for c in zip(*self.pending))
+        vals, h, ops, left, right, value = (
+            np.concatenate(c) for c in zip(*self.pending, strict=True)
+        )
         self.pending = []
         _, first = np.unique(h, return_index=True)
         first.sort()  # generation order: x before y, cheaper left operands first
@@ -473,7 +475,7 @@ def _pairs(sa, ea, sb, eb, triangle: bool, chunk: int):
     rows = np.arange(sa, ea, dtype=np.int64)
     ends = np.cumsum(eb - rows)
     cuts = np.searchsorted(ends, np.arange(chunk, ends[-1], chunk), side="right")
-    for r0, r1 in zip([0, *cuts.tolist()], [*cuts.tolist(), len(rows)]):
+    for r0, r1 in zip([0, *cuts.tolist()], [*cuts.tolist(), len(rows)], strict=True):
         if r1 <= r0:
             continue
         i = rows[r0:r1]
