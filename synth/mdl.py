@@ -7,19 +7,21 @@ that is wrong on k of the N training pairs (outputs are symbols 0..n−1):
     L(P)          the grammar's bits for the program (:mod:`synth.grammar`)
     L(data | P) = log2(N + 1)          how many exceptions, k ∈ 0..N
                 + log2 C(N, k)         which k of the N pairs (a subset of known size)
-                + k · log2(n − 1)      each right answer, a symbol other than P's output
+                + k · log2 n           each right answer
 
 The receiver knows the training inputs (x, y); only outputs are coded. Naming the k wrong
 pairs as a subset costs log2 C(N, k) ≤ k · log2 N, the better code when k is not tiny. An
 exact program pays only log2(N + 1) on top of L(P), the same for every program, so among
-exact programs the shortest wins.
+exact programs the shortest wins. (A right answer could be coded in log2(n − 1) bits, as it
+differs from P's; we keep log2 n so that a program wrong on every pair never undercuts the
+table — that saving, N · log2(n/(n−1)), is information about nothing but the program.)
 
 The literal table memorizes every training output: N · log2 n bits, plus log2 n for the
 value it answers on pairs it has not seen. It is always a candidate, so when no program
 compresses the data (a random lookup table) the table wins, *correctly*; with label noise
 the right program plus its exception list wins as long as
 
-    L(P) + log2(N+1) + log2 C(N, k) + k · log2(n−1)  <  N · log2 n,
+    L(P) + log2(N+1) + log2 C(N, k) + k · log2 n  <  (N + 1) · log2 n,
 
 roughly while the error rate k/N stays below log2 n / (log2 N + log2 n).
 """
@@ -38,7 +40,7 @@ def log2_binomial(N: int, k: int) -> float:
 
 def data_bits(k: int, N: int, n: int) -> float:
     """L(data | P) for a program wrong on ``k`` of ``N`` training pairs over ``n`` symbols."""
-    return math.log2(N + 1) + log2_binomial(N, k) + k * math.log2(max(n - 1, 1))
+    return math.log2(N + 1) + log2_binomial(N, k) + k * math.log2(n)
 
 
 def table_bits(N: int, n: int) -> float:

@@ -42,6 +42,7 @@ comes first; ``stopped`` says which ("solutions", "max_bits", "timeout", "memory
 from __future__ import annotations
 
 import heapq
+import itertools
 import resource
 import time
 from collections.abc import Callable
@@ -227,7 +228,8 @@ class Search:
         self.programs_cache: dict[int, Program] = {}
         # conditionals: for c in (x, y), bank entries exact on the odd / even part of the sample
         self.cond_masks = [] if self.group else [(X, self.xs % 2 == 1), (Y, self.ys % 2 == 1)]
-        self.cond_lists = {c: ([], []) for c, _ in self.cond_masks}  # (odd-exact, even-exact)
+        # cost → bank entries exact on the (odd, even) part, per condition
+        self.cond_lists = {c: ({}, {}) for c, _ in self.cond_masks}
         self.n_train = N
 
     # ---- budgets -------------------------------------------------------------------
@@ -382,18 +384,22 @@ class Search:
             last = self.runs.pop()
             self.runs[-1] = np.sort(np.concatenate([self.runs[-1], last]))
         self._near_misses(start, end, L)
+        eq = vals == self.target_s if self.cond_masks else None
         for c, odd in self.cond_masks:
-            eq = vals == self.target_s
-            lists = self.cond_lists[c]
-            for part, mask in ((0, odd), (1, ~odd)):
-                ok = np.flatnonzero(eq[:, mask].all(axis=1))
-                lists[part].extend((L, start + int(i)) for i in ok[:64])
+            for part, mask in zip(self.cond_lists[c], (odd, ~odd), strict=True):
+                ok = np.flatnonzero(eq[:, mask].all(axis=1))[:64]
+                if len(ok):
+                    part[L] = (start + ok).tolist()
 
     def _near_misses(self, start: int, end: int, L: int) -> None:
         """Keep the few inexact functions with the best estimated L(P) + L(data | P)."""
         k = self.config.near_misses
         agree = (self.vals[start:end] == self.target_s).sum(axis=1)
-        best = np.argsort(-agree, kind="stable")[:k]
+        best = (
+            np.argsort(-agree, kind="stable")[:k]
+            if len(agree) <= k
+            else np.argpartition(-agree, k)[:k]
+        )
         N, n = self.n_train, self.task.n
         for i in best:
             wrong = round((1 - agree[i] / self.S) * N)
@@ -411,11 +417,12 @@ class Search:
         for c, _ in self.cond_masks:
             budget = L - c_ite - g.units(g.op_bits("x" if c == X else "y"))
             odd, even = self.cond_lists[c]
-            for la, a in odd:
-                for lb, b in even:
-                    if la + lb == budget and a != b:
-                        cond = leaf("x" if c == X else "y", self.algebra)
-                        self._check_solution(node("ite", cond, self.program(a), self.program(b)), L)
+            cond = leaf("x" if c == X else "y", self.algebra)
+            for la, left in odd.items():
+                for a, b in itertools.product(left, even.get(budget - la, ())):
+                    if a != b:
+                        ite = node("ite", cond, self.program(a), self.program(b))
+                        self._check_solution(ite, L)
 
     # ---- programs from the bank ----------------------------------------------------------
     def program(self, i: int) -> Program:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from synthcmp.tasks import DEFAULT_TRAIN_FRAC, Task
-from synthcmp.ui import not_built, task_options
+from synthcmp.ui import UserError, check_frac, console, err_console, print_json, task_options
 
 
 @click.command()
@@ -13,12 +13,47 @@ from synthcmp.ui import not_built, task_options
 @click.option(
     "--frac", type=float, default=DEFAULT_TRAIN_FRAC, show_default=True, help="Training fraction."
 )
-@click.option("--top", type=int, default=5, show_default=True, help="How many programs to show.")
-@click.option("--max-bits", type=float, default=None, help="Stop the search at this many bits.")
 @click.option(
-    "--timeout", type=float, default=None, help="Stop the search after this many seconds."
+    "--top",
+    type=int,
+    default=5,
+    show_default=True,
+    help="Stop after this many exact programs; show this many ranked programs.",
+)
+@click.option(
+    "--max-bits", type=float, default=None, help="Stop the search at this many bits [32]."
+)
+@click.option(
+    "--timeout", type=float, default=None, help="Stop the search after this many seconds [30]."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print only the JSON result on stdout.")
 def synth(task: Task, seed: int, frac: float, top: int, max_bits, timeout, as_json: bool) -> None:
-    """Search for the shortest programs that fit TASK's training split."""
-    not_built("synth", "issue 4")
+    """Search for the shortest programs that fit TASK's training split.
+
+    Programs are enumerated in order of description length (bits under a probabilistic
+    grammar) and ranked by L(P) + L(data | P): the program's bits plus the bits of its
+    exceptions. The literal table is always a candidate.
+    """
+    from synth import SynthConfig, synthesize
+    from synthcmp.render_synth import results_table, search_progress
+
+    check_frac(frac)
+    if top < 1:
+        raise UserError(f"--top must be at least 1, got {top}")
+    for name, value in (("--max-bits", max_bits), ("--timeout", timeout)):
+        if value is not None and not value > 0:
+            raise UserError(f"{name} must be positive, got {value}")
+    defaults = SynthConfig()
+    config = SynthConfig(
+        top_k=top,
+        max_bits=defaults.max_bits if max_bits is None else max_bits,
+        timeout_s=defaults.timeout_s if timeout is None else timeout,
+        seed=seed,
+    )
+    split = task.split(frac, seed)
+    with search_progress(err_console, enabled=not as_json) as on_progress:
+        result = synthesize(task, split, config, on_progress)
+    if as_json:
+        print_json(result.to_json())
+        return
+    console.print(results_table(result, task, top))

@@ -1,0 +1,117 @@
+"""Rich rendering of a synthesis result: math notation, the ranked table, live progress.
+
+The engine (:mod:`synth`) returns plain data; everything a person reads is made here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from rich.table import Table
+
+from synthcmp.tasks import Task
+
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+_PREC = {"add": 1, "sub": 1, "mul": 2, "div": 2, "neg": 3, "pow": 4}
+
+
+def pretty(program) -> str:
+    """A program in math notation: x² + x·y, x/y, x·y·x⁻¹, "x/y if y odd else x − y"."""
+    return _pretty(program)
+
+
+def _is_div(p) -> bool:
+    return p.op == "mul" and p.algebra.family == "modular" and p.args[1].op == "inv"
+
+
+def _prec(p) -> int:
+    return _PREC["div"] if _is_div(p) else _PREC.get(p.op, 5)
+
+
+def _pretty(p) -> str:
+    op = p.op
+    if op in ("x", "y"):
+        return op
+    if op == "const":
+        return str(p.value)
+    if op == "ite":
+        c, a, b = (_pretty(q) for q in p.args)
+        return f"{a} if {c} odd else {b}"
+
+    def wrap(q, paren: bool) -> str:
+        s = _pretty(q)
+        return f"({s})" if paren else s
+
+    if op == "inv":
+        return wrap(p.args[0], _prec(p.args[0]) < 5) + "⁻¹"
+    if op == "neg":
+        return "−" + wrap(p.args[0], _prec(p.args[0]) < 3)
+    if op == "pow":
+        return wrap(p.args[0], _prec(p.args[0]) < 5) + str(p.value).translate(_SUPERSCRIPT)
+    a, b = p.args
+    mine = _prec(p)
+    left = wrap(a, _prec(a) < mine)
+    if _is_div(p):
+        return f"{left}/{wrap(b.args[0], _prec(b.args[0]) <= mine)}"
+    if op == "mul":
+        return f"{left}·{wrap(b, _prec(b) <= mine)}"
+    symbol = {"add": " + ", "sub": " − "}[op]
+    return f"{left}{symbol}{wrap(b, _prec(b) <= mine)}"
+
+
+def _fmt_acc(a: float) -> str:
+    return f"{a:.3f}" if a < 1 else "1"
+
+
+def results_table(result, task: Task, top: int) -> Table:
+    """The ranked programs (best total bits first), the table among them, and the search."""
+    from synth import parse_program
+
+    s = result.stats
+    title = (
+        f"{task.name}: {task.formula}   n = {task.n}, train {result.n_train}, test {result.n_test}"
+    )
+    table = Table(title=title, title_justify="left", caption_justify="left")
+    table.add_column("#", justify="right", style="dim")
+    table.add_column("program", style="bold cyan")
+    table.add_column("bits", justify="right", style="bold")
+    table.add_column("L(P)", justify="right")
+    table.add_column("L(D|P)", justify="right")
+    table.add_column("exceptions", justify="right")
+    table.add_column("train", justify="right")
+    table.add_column("test", justify="right")
+    for i, r in enumerate(result.programs[:top], 1):
+        shown = (
+            "table (memorize every pair)"
+            if r.kind == "table"
+            else pretty(parse_program(r.expr, task))
+        )
+        table.add_row(
+            str(i), shown, f"{r.bits:.1f}", f"{r.program_bits:.2f}", f"{r.data_bits:.1f}",
+            f"{r.exceptions:,}", _fmt_acc(r.train_acc), _fmt_acc(r.test_acc),
+        )  # fmt: skip
+    table.caption = (
+        f"{s.programs:,} programs built, {s.distinct:,} distinct kept, in {s.seconds:.2f} s "
+        f"({s.programs_per_s / 1e6:.2f} M/s); searched to {s.bits_reached:g} bits; "
+        f"stopped: {s.stopped}; peak memory {s.peak_memory_mb:.0f} MB. "
+        "bits = L(P) + L(D|P), the two-part code."
+    )
+    return table
+
+
+@contextlib.contextmanager
+def search_progress(console, enabled: bool = True) -> Iterator:
+    """A live status line on stderr fed by the search's ``on_progress`` callback."""
+    if not enabled or not console.is_terminal:
+        yield None
+        return
+    with console.status("searching…") as status:
+
+        def update(pr) -> None:
+            status.update(
+                f"level {pr.bits:.2f} bits · {pr.kept:,} functions kept · "
+                f"{pr.programs:,} programs built · {pr.solutions} solutions · {pr.seconds:.1f} s"
+            )
+
+        yield update
