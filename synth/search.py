@@ -208,15 +208,14 @@ class Search:
         self.weights += np.uint64(1)
         self.target_hash = _hash_rows(self.target_s[None], self.weights)[0]
 
-        # the bank: preallocated (untouched pages cost nothing), filled level by level
+        # the bank: arrays that double when full, filled level by level
         self.row_bytes = S * np.dtype(self.dtype).itemsize + 8 + 4 * 3 + 2 + 1
-        cap = max(1024, int(config.max_memory_mb * 2**20 / self.row_bytes))
-        self.vals = np.empty((cap, S), self.dtype)
-        self.cost = np.empty(cap, np.int32)
-        self.op = np.empty(cap, np.int8)
-        self.left = np.empty(cap, np.int32)
-        self.right = np.empty(cap, np.int32)
-        self.value = np.empty(cap, np.int32)
+        self.vals = np.empty((1024, S), self.dtype)
+        self.cost = np.empty(1024, np.int32)
+        self.op = np.empty(1024, np.int8)
+        self.left = np.empty(1024, np.int32)
+        self.right = np.empty(1024, np.int32)
+        self.value = np.empty(1024, np.int32)
         self.size = 0
         self.levels: dict[int, tuple[int, int]] = {}  # cost → [start, end) in the bank
         self.runs: list[np.ndarray] = []  # sorted hash runs (log-structured merge)
@@ -242,7 +241,7 @@ class Search:
     def memory_mb(self) -> float:
         pending = sum(v.nbytes + h.nbytes for v, h, *_ in self.pending)
         runs = sum(r.nbytes for r in self.runs)
-        return (self.size * self.row_bytes + pending + runs) / 2**20
+        return (len(self.vals) * self.row_bytes + pending + runs) / 2**20
 
     # ---- the loop ------------------------------------------------------------------
     def run(self, on_progress: Callable[[SearchProgress], None] | None) -> SearchOutcome:
@@ -324,16 +323,29 @@ class Search:
     def _binary(self, L: int, code: int, c: int) -> None:
         T = L - c
         commutative = code in (ADD, MUL) and not self.group
+        chunk = self.config.chunk
+        batch: list[tuple[np.ndarray, np.ndarray]] = []
+        size = 0
         for la in sorted(self.levels):
             lb = T - la
             if lb not in self.levels or (commutative and lb < la):
                 continue
             (sa, ea), (sb, eb) = self.levels[la], self.levels[lb]
-            for ia, ib in _pairs(sa, ea, sb, eb, commutative and la == lb, self.config.chunk):
-                out = self.k.binary(code, np.take(self.vals, ia, axis=0),
-                                    np.take(self.vals, ib, axis=0))  # fmt: skip
-                self._offer(out, np.full(len(ia), code, np.int8), ia, ib,
-                            np.zeros(len(ia), np.int32))  # fmt: skip
+            for ia, ib in _pairs(sa, ea, sb, eb, commutative and la == lb, chunk):
+                batch.append((ia, ib))  # small blocks are pooled into one numpy call
+                size += len(ia)
+                if size >= chunk:
+                    self._apply(code, batch)
+                    batch, size = [], 0
+        if batch:
+            self._apply(code, batch)
+
+    def _apply(self, code: int, batch: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        ia = np.concatenate([a for a, _ in batch]) if len(batch) > 1 else batch[0][0]
+        ib = np.concatenate([b for _, b in batch]) if len(batch) > 1 else batch[0][1]
+        out = self.k.binary(code, np.take(self.vals, ia, axis=0), np.take(self.vals, ib, axis=0))
+        m = len(ia)
+        self._offer(out, np.full(m, code, np.int8), ia, ib, np.zeros(m, np.int32))
 
     def _offer(self, out, ops, left, right, value) -> None:
         """Candidates of the current level: count, catch solutions, drop known functions."""
@@ -371,7 +383,7 @@ class Search:
         m = len(h)
         start = self.size
         if start + m > len(self.vals):
-            raise _Stop("memory")
+            self._grow(start + m)
         end = start + m
         self.vals[start:end] = vals
         self.cost[start:end] = L
@@ -390,6 +402,16 @@ class Search:
                 ok = np.flatnonzero(eq[:, mask].all(axis=1))[:64]
                 if len(ok):
                     part[L] = (start + ok).tolist()
+
+    def _grow(self, need: int) -> None:
+        cap = max(need, 2 * len(self.vals))
+        if cap * self.row_bytes / 2**20 > self.config.max_memory_mb:
+            raise _Stop("memory")
+        for name in ("vals", "cost", "op", "left", "right", "value"):
+            old = getattr(self, name)
+            new = np.empty((cap, *old.shape[1:]), old.dtype)
+            new[: self.size] = old[: self.size]
+            setattr(self, name, new)
 
     def _near_misses(self, start: int, end: int, L: int) -> None:
         """Keep the few inexact functions with the best estimated L(P) + L(data | P)."""
