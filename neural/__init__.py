@@ -1,0 +1,21 @@
+"""Gradient descent's side of the comparison: the networks, the trainer and the run store.
+
+``neural`` imports the task core (:mod:`synthcmp.tasks`, :mod:`synthcmp.errors`) and
+torch, never the CLI: the shell renders what these functions return.
+
+* :mod:`neural.models` — the transformer and the MLP, each with ``run_with_cache``;
+* :mod:`neural.config` — :class:`TrainConfig`, the measured defaults, Nanda et al.'s recipe;
+* :mod:`neural.train` — :func:`train`, which detects memorization and grokking;
+* :mod:`neural.store` — the run folder: atomic writes, checkpoints, :func:`load_run`.
+"""
+
+from neural.config import DEFAULTS, REFERENCE, TrainConfig, default_config
+from neural.models import MLP, ModelConfig, Transformer, build_model
+from neural.store import LoadedRun, RunError, load_run
+from neural.train import Run, StepInfo, TrainingDiverged, TrainingInterrupted, train
+
+__all__ = [
+    "DEFAULTS", "MLP", "REFERENCE", "LoadedRun", "ModelConfig", "Run", "RunError", "StepInfo",
+    "TrainConfig", "TrainingDiverged", "TrainingInterrupted", "Transformer", "build_model",
+    "default_config", "load_run", "train",
+]  # fmt: skip

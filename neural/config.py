@@ -1,0 +1,141 @@
+"""Training configurations: the defaults chosen by measurement, and Nanda et al.'s recipe.
+
+A :class:`TrainConfig` is everything that decides a run's numbers: the network, the
+optimiser, the split and the seed. Two runs with equal configs on the same task give the
+same metrics on the same machine (full-batch training has no randomness beyond the
+initialisation, which is seeded). It is stored as ``config.json`` in the run folder.
+
+Why the defaults differ from the paper's: Nanda et al. (d_model 128, 4 heads, d_mlp 512,
+lr 1e-3, weight decay 1, 30% of the pairs for training) grok mod 97 after ~10⁴ steps —
+many minutes on a laptop CPU. Grokking comes sooner with more training data, a larger
+learning rate (AdamW's decay per step is ``lr · weight_decay``, so the push towards the
+low-norm, general solution is stronger) and a smaller network (each step is cheaper);
+the Grokfast EMA filter (Lee et al. 2024: ``g ← g + λ·EMA_α(g)``) amplifies the slow,
+generalising component of the gradient. ``benchmarks/grok.py`` measures the effect of
+each; the numbers behind the defaults are in its docstring.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+
+from neural.models import ModelConfig
+
+#: Fields a resumed run may change without changing its numbers (or only its length).
+RESUMABLE_CHANGES = ("steps", "stop_after_grok", "device", "threads", "checkpoints")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """A training run's settings.
+
+    * ``steps`` — the most optimiser steps; ``stop_after_grok`` ends the run that many steps
+      after the grok step (``None``: always run ``steps``).
+    * ``batch_size`` — ``None`` for full-batch training (the default, as in the papers).
+    * ``warmup`` — linear learning-rate warmup over this many steps.
+    * ``grokfast_lambda`` — strength λ of the Grokfast EMA gradient filter (0 = off) with
+      EMA decay ``grokfast_alpha``.
+    * ``log_every`` — a metrics row (train *and* test loss/accuracy, weight norm) every this
+      many steps; the grok step is found on this grid. Train loss is checked every step.
+    * ``checkpoints`` — about how many weight snapshots to keep (log-spaced + uniform).
+    * ``threads`` — torch CPU threads during training (``None``: leave torch's setting).
+    """
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    steps: int = 5000
+    lr: float = 1e-3
+    weight_decay: float = 1.0
+    betas: tuple[float, float] = (0.9, 0.98)
+    warmup: int = 10
+    train_frac: float = 0.3
+    seed: int = 0
+    batch_size: int | None = None
+    grokfast_alpha: float = 0.98
+    grokfast_lambda: float = 0.0
+    stop_after_grok: int | None = None
+    log_every: int = 10
+    checkpoints: int = 80
+    device: str = "cpu"
+    dtype: str = "float32"  # "float32" | "float64"
+    threads: int | None = 2
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.steps >= 0, f"steps must be ≥ 0, got {self.steps}"),
+            (self.lr > 0, f"learning rate must be > 0, got {self.lr}"),
+            (self.weight_decay >= 0, f"weight decay must be ≥ 0, got {self.weight_decay}"),
+            (0 < self.train_frac < 1, f"train fraction must be in (0, 1), got {self.train_frac}"),
+            (self.log_every >= 1, f"log_every must be ≥ 1, got {self.log_every}"),
+            (self.checkpoints >= 2, f"checkpoints must be ≥ 2, got {self.checkpoints}"),
+            (self.dtype in ("float32", "float64"), f"dtype must be float32|float64: {self.dtype}"),
+            (self.batch_size is None or self.batch_size >= 1, "batch_size must be ≥ 1"),
+            (self.warmup >= 0, f"warmup must be ≥ 0, got {self.warmup}"),
+            (0 <= self.grokfast_alpha < 1, "grokfast_alpha must be in [0, 1)"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)
+        object.__setattr__(self, "betas", tuple(self.betas))
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["betas"] = list(self.betas)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> TrainConfig:
+        kwargs = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        kwargs["model"] = ModelConfig.from_json(data.get("model", {}))
+        if "betas" in kwargs:
+            kwargs["betas"] = tuple(kwargs["betas"])
+        return cls(**kwargs)
+
+    def replace(self, **changes) -> TrainConfig:
+        """A copy with some fields changed; model fields (``d_model=64``) go to the model."""
+        model_fields = {
+            k: changes.pop(k) for k in list(changes) if k in ModelConfig.__dataclass_fields__
+        }
+        model = replace(changes.pop("model", self.model), **model_fields)
+        return replace(self, model=model, **changes)
+
+
+# Defaults by measurement (see benchmarks/grok.py and the module docstring).
+DEFAULTS: dict[str, TrainConfig] = {
+    "transformer": TrainConfig(
+        model=ModelConfig(kind="transformer", d_model=64, n_heads=4, d_mlp=256),
+        lr=3e-3,
+        weight_decay=1.0,
+        train_frac=0.3,
+        grokfast_lambda=2.0,
+        stop_after_grok=200,
+        steps=5000,
+    ),
+    "mlp": TrainConfig(
+        model=ModelConfig(kind="mlp", d_model=64, d_mlp=256, act="relu", combine="concat"),
+        lr=3e-3,
+        weight_decay=1.0,
+        train_frac=0.3,
+        grokfast_lambda=2.0,
+        stop_after_grok=200,
+        steps=5000,
+    ),
+}
+
+#: Nanda et al. 2023's recipe for mod-97 addition: the reference the benchmark compares to.
+REFERENCE = TrainConfig(
+    model=ModelConfig(kind="transformer", d_model=128, n_heads=4, d_mlp=512),
+    lr=1e-3,
+    weight_decay=1.0,
+    betas=(0.9, 0.98),
+    warmup=10,
+    train_frac=0.3,
+    steps=40_000,
+)
+
+
+def default_config(model: str = "transformer", **changes) -> TrainConfig:
+    """The measured defaults for ``model`` ("transformer" | "mlp"), with ``changes`` applied
+    (``default_config(steps=300, d_model=32, seed=1)``)."""
+    if model not in DEFAULTS:
+        raise ValueError(f"model must be one of {tuple(DEFAULTS)}, got {model!r}")
+    return DEFAULTS[model].replace(**changes)
