@@ -523,6 +523,7 @@ def extract_circuit(
     neurons: np.ndarray | None = None,
     neuron_layer: str | None = None,
     fit: LogitFit | None = None,
+    with_expression: bool = True,
 ) -> Circuit:
     """Extract the Fourier circuit from a network's logits on all inputs.
 
@@ -530,7 +531,8 @@ def extract_circuit(
     (n, n) mask of training pairs; ``embedding`` (n, d) the token embedding (optional);
     ``neurons`` (n, n, D) MLP activations on every input (optional). ``fit`` fixes the basis
     and form (e.g. those of the final checkpoint, for progress measures); by default they
-    are chosen to explain the most logit variance.
+    are chosen to explain the most logit variance. ``with_expression=False`` skips building
+    the sympy text (the slowest part, not needed per checkpoint).
     """
     logits = np.asarray(logits, dtype=np.float64)
     bases = candidate_bases(task)
@@ -605,5 +607,5 @@ def extract_circuit(
         neuron_clusters=clusters,
         neuron_key_fraction=key_frac,
         neuron_mean_share=mean_share,
-        expression=str(circuit_sympy(form, key, alphas)),
+        expression=str(circuit_sympy(form, key, alphas)) if with_expression else "",
     )

@@ -20,7 +20,9 @@ Three depths, each a number in [0, 1], measured on every valid input of the task
 
    the share of the layer's variance that is a function of v. A layer computing
    ``cos(ω(x + y))`` has η² = 1 for v = x + y; one that ignores v has η² ≈ (levels)/(inputs).
-   A program's score is the mean over its nodes of the best layer's η².
+   A program's score is the mean, over its nodes that depend on *both* inputs, of the best
+   layer's η². (A node of one input, like ``-y`` or ``x**2``, is read off the embedding of
+   that input by any network: η² = 1 there says nothing about the algorithm.)
 
 The verdict names the program with the best behaviour if the network agrees with it on at
 least :data:`BEHAVIOUR_MATCH` of inputs; otherwise it is "memorization — no compact
@@ -118,7 +120,7 @@ class ProgramMatch:
     train_behaviour: float  # on the training pairs only
     spectrum: float
     support: float  # the spectrum's support, as a share of all coefficients
-    intermediates: float  # mean over nodes of the best layer's η² (nan: no internal node)
+    intermediates: float  # mean over two-input nodes of the best layer's η² (nan: none)
     nodes: list[NodeMatch] = field(default_factory=list)
 
     def to_json(self) -> dict:
@@ -139,6 +141,11 @@ class ProgramMatch:
 
 
 _FLOATS = {"behaviour", "train_behaviour", "spectrum", "support", "intermediates", "bits"}
+
+
+def depends_on_both(v: np.ndarray) -> bool:
+    """Whether an (n, n) table v(x, y) varies with x for some y and with y for some x."""
+    return bool((v != v[:1, :]).any() and (v != v[:, :1]).any())
 
 
 def node_matches(layers: dict[str, np.ndarray], nodes: dict[str, np.ndarray]) -> list[NodeMatch]:
@@ -172,6 +179,7 @@ def match_program(
         {k: v.reshape(-1)[flat] for k, v in node_values.items()},
     )
     share, support = spectrum_share(power, np.where(domain, f, -1), basis)
+    joint = [nd.best for nd in nodes if depends_on_both(node_values[nd.node])]
     return ProgramMatch(
         rank=rank,
         expr=expr,
@@ -181,7 +189,7 @@ def match_program(
         train_behaviour=behaviour(net_pred, f, domain & train),
         spectrum=share,
         support=support,
-        intermediates=float(np.mean([nd.best for nd in nodes])) if nodes else float("nan"),
+        intermediates=float(np.mean(joint)) if joint else float("nan"),
         nodes=nodes,
     )
 

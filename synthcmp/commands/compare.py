@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from synthcmp.ui import not_built
+from synthcmp.errors import TaskError
+from synthcmp.ui import UserError, console, err_console, print_json
 
 
 @click.command()
@@ -18,5 +19,42 @@ from synthcmp.ui import not_built
 )
 @click.option("--json", "as_json", is_flag=True, help="Print only the JSON result on stdout.")
 def compare(run_dir: str, top: int, as_json: bool) -> None:
-    """Extract the circuit of the network in RUN_DIR and say which program it implements."""
-    not_built("compare", "issue 6")
+    """Extract the circuit of the network in RUN_DIR and say which program it implements.
+
+    Uses the run folder's synth.json, or runs the synthesizer on the run's task and split
+    first (and saves it there).
+    """
+    if top < 1:
+        raise UserError(f"--top must be at least 1, got {top}")
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    from compare import compare_run  # torch is imported here, not at CLI start
+
+    labels = {
+        "synth": "synthesizing programs",
+        "extract": "extracting the circuit",
+        "match": "matching programs",
+        "progress": "measuring checkpoints",
+    }
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+        console=err_console, transient=True, disable=not err_console.is_terminal,
+    ) as bar:  # fmt: skip
+        tasks: dict[str, int] = {}
+
+        def on_progress(p) -> None:
+            if p.stage not in tasks:
+                tasks[p.stage] = bar.add_task(labels.get(p.stage, p.stage), total=p.total)
+            bar.update(tasks[p.stage], completed=p.done, total=p.total)
+
+        try:
+            result = compare_run(run_dir, top_k=top, on_progress=on_progress)
+        except TaskError as err:
+            raise UserError(str(err)) from None
+    document = result.to_json()
+    if as_json:
+        print_json(document)
+        return
+    from synthcmp.render_compare import render_compare
+
+    render_compare(document, console)
