@@ -157,6 +157,9 @@ def analyse_model(
     report("extract", 1, 1)
     power = logit_power(seen.logits, fit.form.basis)
     pred = np.where(task.domain, seen.prediction, -1)
+    # the logits are the last "layer": for the root node they say whether the output is a
+    # function of the program's value; the hidden layers say where it was computed
+    layers = {**seen.layers, "logits": seen.logits.reshape(task.n * task.n, task.n)}
     rows = []
     for rank, prog in enumerate(programs, start=1):
         get = prog.get if isinstance(prog, dict) else lambda k, p=prog: getattr(p, k)
@@ -171,7 +174,7 @@ def analyse_model(
                 nodes,
                 pred,
                 power,
-                seen.layers,
+                layers,
                 task.domain,
                 train,
                 fit.form.basis,

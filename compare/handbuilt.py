@@ -21,7 +21,11 @@ into ``logit(c) = scale · Σ_k cos(ω_k(u − c))``, largest at ``c = u``.
 * :func:`fourier_mlp` — :class:`neural.models.MLP` (concatenated learned embeddings): the
   same, without attention.
 
-``sign = -1`` builds u = x − y instead (the subtraction variant).
+``sign = -1`` builds u = x − y instead (the subtraction variant). With ``basis`` a
+discrete-log :class:`~compare.fourier.Basis` every wave is taken of ``log t`` instead of
+``t`` (over Z_{p−1}), which makes the same wiring compute x·y (or x/y); the symbol 0 has
+no log and embeds as zero, so every product with it vanishes, all logits are 0 and the
+argmax is class 0 — which is x·0 = 0.
 """
 
 from __future__ import annotations
@@ -29,13 +33,16 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from compare.fourier import omega
+from compare.fourier import Basis, additive_basis, omega
 
 
-def _waves(n: int, key: list[int]) -> np.ndarray:
-    """(n, 2K): columns cos ω_k t, sin ω_k t for each key frequency."""
-    t = np.arange(n)
-    return np.concatenate([[np.cos(omega(k, n) * t), np.sin(omega(k, n) * t)] for k in key]).T
+def _waves(n: int, key: list[int], basis: Basis | None = None) -> np.ndarray:
+    """(n, 2K): columns cos ω_k t, sin ω_k t for each key frequency, t the basis position
+    of each symbol (rows of symbols without a position, 0 in the dlog basis, are zero)."""
+    basis = basis or additive_basis(n)
+    t = basis.position
+    cols = [[np.cos(omega(k, basis.m) * t), np.sin(omega(k, basis.m) * t)] for k in key]
+    return np.concatenate(cols).T * (t >= 0)[:, None]
 
 
 def _product_neurons(K: int, sign: int) -> tuple[np.ndarray, np.ndarray]:
@@ -64,22 +71,26 @@ def _product_neurons(K: int, sign: int) -> tuple[np.ndarray, np.ndarray]:
     return W_in, W_out
 
 
-def _unembed(n: int, key: list[int], scale: float) -> np.ndarray:
-    return scale * _waves(n, key).T  # (2K, n): row cos_k is cos ω_k c, row sin_k is sin ω_k c
+def _unembed(n: int, key: list[int], scale: float, basis: Basis | None) -> np.ndarray:
+    return (
+        scale * _waves(n, key, basis).T
+    )  # (2K, n): row cos_k is cos ω_k c, row sin_k is sin ω_k c
 
 
-def fourier_mlp(n: int, key: list[int], sign: int = 1, scale: float = 5.0, d_model: int = 0):
+def fourier_mlp(
+    n: int, key: list[int], sign: int = 1, scale: float = 5.0, basis: Basis | None = None
+):
     """A :class:`neural.models.MLP` computing ``logits = scale · Σ_k cos(ω_k(x + sign·y − c))``."""
     from neural.models import ModelConfig, build_model
 
     K = len(key)
-    d = max(d_model, 2 * K)
+    d = 2 * K
     model = build_model(
         ModelConfig(kind="mlp", d_model=d, d_mlp=8 * K, act="quadratic", combine="concat"), n
     )
     W_in, W_out = _product_neurons(K, sign)
     E = np.zeros((n, d))
-    E[:, : 2 * K] = _waves(n, key)
+    E[:, : 2 * K] = _waves(n, key, basis)
     W = np.zeros((2 * d, 8 * K))
     W[: 2 * K] = W_in[: 2 * K]
     W[d : d + 2 * K] = W_in[2 * K :]
@@ -87,11 +98,13 @@ def fourier_mlp(n: int, key: list[int], sign: int = 1, scale: float = 5.0, d_mod
         model.E_x.copy_(torch.tensor(E))
         model.E_y.copy_(torch.tensor(E))
         model.W_in.copy_(torch.tensor(W))
-        model.W_U.copy_(torch.tensor(W_out @ _unembed(n, key, scale)))
+        model.W_U.copy_(torch.tensor(W_out @ _unembed(n, key, scale, basis)))
     return model
 
 
-def fourier_transformer(n: int, key: list[int], sign: int = 1, scale: float = 5.0):
+def fourier_transformer(
+    n: int, key: list[int], sign: int = 1, scale: float = 5.0, basis: Basis | None = None
+):
     """A one-layer :class:`neural.models.Transformer` computing
     ``logits = scale · Σ_k cos(ω_k(x + sign·y − c))``.
 
@@ -108,7 +121,7 @@ def fourier_transformer(n: int, key: list[int], sign: int = 1, scale: float = 5.
         ModelConfig(kind="transformer", d_model=d, n_heads=4, d_mlp=8 * K, act="quadratic"), n
     )
     W_E = np.zeros((n + 1, d))
-    W_E[:n, T : T + 2 * K] = _waves(n, key)
+    W_E[:n, T : T + 2 * K] = _waves(n, key, basis)
     W_pos = np.zeros((3, d))
     W_pos[0, TAG], W_pos[1, TAG + 1], W_pos[2, TAG + 2] = 1.0, 1.0, 1.0
     W_Q, W_K, W_V, W_O = (np.zeros((d, d)) for _ in range(4))
@@ -124,7 +137,7 @@ def fourier_transformer(n: int, key: list[int], sign: int = 1, scale: float = 5.
     W_out = np.zeros((8 * K, d))
     W_out[:, U : U + 2 * K] = W_out_small
     W_U = np.zeros((d, n))
-    W_U[U : U + 2 * K] = _unembed(n, key, scale)
+    W_U[U : U + 2 * K] = _unembed(n, key, scale, basis)
     block = model.blocks[0]
     with torch.no_grad():
         for param, value in (

@@ -20,6 +20,9 @@ Three depths, each a number in [0, 1], measured on every valid input of the task
 
    the share of the layer's variance that is a function of v. A layer computing
    ``cos(ω(x + y))`` has η² = 1 for v = x + y; one that ignores v has η² ≈ (levels)/(inputs).
+   The logits count as the last layer: for the root node they show whether the output is a
+   function of the program's value; the hidden layers show where along the way it appears
+   (a residual stream that still carries x and y beside cos/sin(ω(x + y)) has η² < 1).
    A program's score is the mean, over its nodes that depend on *both* inputs, of the best
    layer's η². (A node of one input, like ``-y`` or ``x**2``, is read off the embedding of
    that input by any network: η² = 1 there says nothing about the algorithm.)
