@@ -222,6 +222,7 @@ class Search:
 
         self.built = 0
         self.solutions: list[tuple[int, int, Program]] = []  # (units, order, program)
+        self.solution_set: set[Program] = set()
         self.near: list[tuple[float, int, int]] = []  # heap of (−estimate, order, bank index)
         self.order = 0
         self.programs_cache: dict[int, Program] = {}
@@ -480,10 +481,11 @@ class Search:
 
     def _check_solution(self, p: Program, units: int) -> None:
         """Record ``p`` if it is exact on *all* training pairs (the sample only proposed it)."""
-        if any(p == q for _, _, q in self.solutions):
+        if p in self.solution_set:
             return
         out = p.evaluate(self.split.x_train, self.split.y_train)
         if np.array_equal(out, self.split.out_train):
+            self.solution_set.add(p)
             self.solutions.append((units, self.order, p))
             self.order += 1
 

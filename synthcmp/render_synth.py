@@ -100,6 +100,26 @@ def results_table(result, task: Task, top: int) -> Table:
     return table
 
 
+def grammar_table(grammar) -> Table:
+    """The prior as the grammar prints itself: production, bits, probability."""
+    table = Table(
+        title=f"Description-length grammar ({grammar.family} tasks)", title_justify="left"
+    )
+    table.add_column("production", style="bold cyan")
+    table.add_column("bits", justify="right")
+    table.add_column("P = 2^−bits", justify="right")
+    table.add_column("note")
+    for row in grammar.rows():
+        table.add_row(
+            row["production"],
+            "" if row["bits"] is None else f"{row['bits']:.2f}",
+            f"{row['probability']:.3f}",
+            row["note"],
+        )
+    table.caption = "L(P) = −Σ log2 P(choice); γ(m) = 2⌊log2 m⌋ + 1 (Elias gamma)"
+    return table
+
+
 @contextlib.contextmanager
 def search_progress(console, enabled: bool = True) -> Iterator:
     """A live status line on stderr fed by the search's ``on_progress`` callback."""

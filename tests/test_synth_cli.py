@@ -59,3 +59,10 @@ def test_user_mistakes_are_one_line_and_exit_2():
         assert result.exit_code == 2, (args, result.output)
         assert result.stderr.strip().startswith("Error:") and "Traceback" not in result.output
         assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_grammar_prints_itself():
+    result = run("modadd", "--grammar")
+    assert result.exit_code == 0 and "Kraft" in result.stdout and "inv(a)" in result.stdout
+    doc = json.loads(run("s5conj", "--grammar", "--json").stdout)
+    assert doc["family"] == "group" and doc["productions"][-1]["probability"] <= 1

@@ -27,15 +27,35 @@ from synthcmp.ui import UserError, check_frac, console, err_console, print_json,
     "--timeout", type=float, default=None, help="Stop the search after this many seconds [30]."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print only the JSON result on stdout.")
-def synth(task: Task, seed: int, frac: float, top: int, max_bits, timeout, as_json: bool) -> None:
+@click.option(
+    "--grammar", "show_grammar", is_flag=True, help="Print the grammar (the prior) and exit."
+)
+def synth(
+    task: Task,
+    seed: int,
+    frac: float,
+    top: int,
+    max_bits,
+    timeout,
+    as_json: bool,
+    show_grammar: bool,
+) -> None:
     """Search for the shortest programs that fit TASK's training split.
 
     Programs are enumerated in order of description length (bits under a probabilistic
     grammar) and ranked by L(P) + L(data | P): the program's bits plus the bits of its
     exceptions. The literal table is always a candidate.
     """
-    from synth import SynthConfig, synthesize
-    from synthcmp.render_synth import results_table, search_progress
+    from synth import SynthConfig, default_grammar, synthesize
+    from synthcmp.render_synth import grammar_table, results_table, search_progress
+
+    if show_grammar:
+        grammar = default_grammar(task.family)
+        if as_json:
+            print_json({"family": grammar.family, "productions": grammar.rows()})
+        else:
+            console.print(grammar_table(grammar))
+        return
 
     check_frac(frac)
     if top < 1:
