@@ -265,7 +265,10 @@ class Search:
             stopped = stop.reason
             self.pending = []
         seconds = time.perf_counter() - self.t0
-        sols = [p for _, _, p in sorted(self.solutions)[: self.config.top_k]]
+        # equal bits: prefer the spelling with fewer parentheses (x**2 + x + y * (x + y)
+        # rather than x + (y**2 + x * (x + y))), then the order of discovery
+        ranked = sorted(self.solutions, key=lambda s: (s[0], s[2].to_text().count("("), s[1]))
+        sols = [p for _, _, p in ranked[: self.config.top_k]]
         near = [self.program(i) for _, _, i in sorted(self.near, reverse=True)]
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         return SearchOutcome(

@@ -266,3 +266,15 @@ def test_progress_and_json_round_trip():
     )
     assert {"seconds", "programs", "stopped"} <= set(doc["stats"])
     assert [p["bits"] for p in doc["programs"]] == sorted(p["bits"] for p in doc["programs"])
+
+
+def test_synth_imports_only_the_task_core():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, synth; bad = [m for m in sys.modules if m in "
+        "('synthcmp.ui', 'synthcmp.cli', 'torch', 'rich', 'click') or m.startswith('neural')]; "
+        "print(bad); assert not bad"
+    )
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
