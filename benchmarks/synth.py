@@ -17,6 +17,7 @@ is printed. cvc5 is never a dependency of synthcmp.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import resource
 import sys
 import time
@@ -32,15 +33,30 @@ from synthcmp.tasks import POWER_TASKS, get_task  # noqa: E402
 
 def run_cvc5(task, split, timeout_s: float) -> float | None:
     """Seconds cvc5 needs to find a program consistent with the training examples, or None
-    (timed out, no answer, or a task outside its grammar)."""
+    (timed out or no answer). cvc5 runs in a child process that
+    is killed at the time limit (its own ``tlimit`` is not always honoured by SyGuS)."""
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_cvc5_child, args=(task, split, queue), daemon=True)
+    child.start()
+    child.join(timeout_s)
+    if child.is_alive():
+        child.kill()
+        child.join()
+        return None
+    return queue.get() if not queue.empty() else None
+
+
+def _cvc5_child(task, split, queue) -> None:
+    queue.put(_cvc5_solve(task, split))
+
+
+def _cvc5_solve(task, split) -> float | None:
     import cvc5
     from cvc5 import Kind
 
-    if "/" in (task.expr or ""):
-        return None
     s = cvc5.Solver()
     s.setOption("sygus", "true")
-    s.setOption("tlimit", str(int(timeout_s * 1000)))
     s.setLogic("NIA")
     Int = s.getIntegerSort()
     x, y = s.mkVar(Int, "x"), s.mkVar(Int, "y")
@@ -70,7 +86,7 @@ def main() -> None:
     ap.add_argument("--frac", type=float, default=0.3)
     ap.add_argument("--top", type=int, default=1, help="exact programs to find per task")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--cvc5-timeout", type=float, default=20.0)
+    ap.add_argument("--cvc5-timeout", type=float, default=60.0, help="seconds per task")
     args = ap.parse_args()
     try:
         import cvc5  # noqa: F401
@@ -113,8 +129,12 @@ def main() -> None:
             f"{st.programs_per_s / 1e6:6.2f} {peak_mb:8.1f} {st.stopped:>9}"
         )
         if have_cvc5:
-            c = run_cvc5(task, split, args.cvc5_timeout)
-            line += f" {'—':>7} {'—':>7}" if c is None else f" {c:7.2f} {c / seconds:7.1f}"
+            if "/" in (task.expr or ""):
+                line += f" {'n/a':>7} {'':>7}"  # outside cvc5's grammar here (no inverse)
+            else:
+                c = run_cvc5(task, split, args.cvc5_timeout)
+                limit = f">{args.cvc5_timeout:g}"
+                line += f" {limit:>7} {'':>7}" if c is None else f" {c:7.2f} {c / seconds:7.0f}"
         print(line, flush=True)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
