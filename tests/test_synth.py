@@ -278,3 +278,22 @@ def test_synth_imports_only_the_task_core():
         "print(bad); assert not bad"
     )
     assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
+
+
+@pytest.mark.parametrize("text, p", [("x * y + 1", 257), ("x - 2 * y", 131)])
+def test_wide_symbol_ranges(text, p):
+    """p > 128 needs 16-bit sums, p > 256 16-bit storage: the kernels must stay exact."""
+    task = expr_task(text, p)
+    result = synthesize(task, task.split(0.05, seed=0), SynthConfig(top_k=1))
+    assert result.best.exact and result.best.test_acc == 1.0
+
+
+def test_table_file_task(tmp_path):
+    from synthcmp.tasks import table_task
+
+    rows = ["x,y,out"] + [f"{a},{b},{(a * b + a) % 7}" for a in range(7) for b in range(7)]
+    path = tmp_path / "f.csv"
+    path.write_text("\n".join(rows))
+    task = table_task(path)
+    result = synthesize(task, task.split(0.6, seed=0), SynthConfig(top_k=1))
+    assert result.best.kind == "program" and result.best.test_acc == 1.0
