@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import queue as queue_module
 import resource
 import sys
 import time
@@ -39,19 +40,22 @@ def run_cvc5(task, split, timeout_s: float) -> float | None:
     queue = ctx.Queue()
     child = ctx.Process(target=_cvc5_child, args=(task, split, queue), daemon=True)
     child.start()
-    child.join(timeout_s)
-    if child.is_alive():
-        child.kill()
-        child.join()
+    try:
+        queue.get(timeout=max(120.0, timeout_s))  # "ready": the examples are loaded
+        return queue.get(timeout=timeout_s)  # the time of checkSynth, or None
+    except queue_module.Empty:
         return None
-    return queue.get() if not queue.empty() else None
+    finally:
+        if child.is_alive():
+            child.kill()
+        child.join()
 
 
 def _cvc5_child(task, split, queue) -> None:
-    queue.put(_cvc5_solve(task, split))
+    queue.put(_cvc5_solve(task, split, lambda: queue.put("ready")))
 
 
-def _cvc5_solve(task, split) -> float | None:
+def _cvc5_solve(task, split, ready) -> float | None:
     import cvc5
     from cvc5 import Kind
 
@@ -74,6 +78,7 @@ def _cvc5_solve(task, split) -> float | None:
         s.addSygusConstraint(
             s.mkTerm(Kind.EQUAL, s.mkTerm(Kind.INTS_MODULUS, call, p), s.mkInteger(int(out)))
         )
+    ready()
     t0 = time.perf_counter()
     found = s.checkSynth().hasSolution()
     seconds = time.perf_counter() - t0
