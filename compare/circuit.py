@@ -515,6 +515,36 @@ def _finite(value):
 # Extraction
 
 
+def circuit_program(
+    logits: np.ndarray, task: Task, fit: LogitFit, key: list[int], alphas: np.ndarray
+) -> tuple[int | None, int, float]:
+    """The circuit as a program: (zero_class, quantization bits q, faithfulness).
+
+    In the dlog basis the inputs with x or y = 0 get one explicit class, the network's
+    favourite there (0 has no log). q is the smallest coefficient precision whose argmax
+    equals the exact fit's on every u; faithfulness is the share of valid inputs where the
+    circuit's argmax equals the network's.
+    """
+    basis, form, n = fit.form.basis, fit.form, task.n
+    zero_class = None
+    if basis.kind == "dlog":
+        off = task.domain & ~grid_mask(basis, n)
+        zero_class = int(logits[off].mean(axis=0).argmax()) if off.any() else 0
+    exact = circuit_predictions(basis, form, key, alphas, zero_class)
+    q = next(
+        (
+            q
+            for q in range(1, MAX_QUANT_BITS + 1)
+            if np.array_equal(
+                circuit_predictions(basis, form, key, quantize(alphas, q), zero_class), exact
+            )
+        ),
+        MAX_QUANT_BITS,
+    )
+    net_pred = np.where(task.domain, logits.argmax(axis=2), -1)
+    return zero_class, q, float((exact == net_pred)[task.domain].mean())
+
+
 def extract_circuit(
     logits: np.ndarray,
     task: Task,
@@ -543,25 +573,7 @@ def extract_circuit(
     restricted, excluded = restricted_excluded(logits, task, train, fit, key)
     cover = grid_mask(basis, n) & task.domain
     labels = task.table
-    net_pred = np.where(task.domain, logits.argmax(axis=2), -1)
-
-    zero_class = None
-    if basis.kind == "dlog":  # 0 has no log: one explicit rule for the inputs with x or y = 0
-        off = task.domain & ~grid_mask(basis, n)
-        zero_class = int(logits[off].mean(axis=0).argmax()) if off.any() else 0
-
-    exact = circuit_predictions(basis, form, key, alphas, zero_class)
-    q = next(
-        (
-            q
-            for q in range(1, MAX_QUANT_BITS + 1)
-            if np.array_equal(
-                circuit_predictions(basis, form, key, quantize(alphas, q), zero_class), exact
-            )
-        ),
-        MAX_QUANT_BITS,
-    )
-    faithful = float((exact == net_pred)[task.domain].mean())
+    zero_class, q, faithful = circuit_program(logits, task, fit, key, alphas)
 
     emb_share: list[float] = []
     key_emb, n90 = float("nan"), 0

@@ -33,11 +33,14 @@ from compare.circuit import (
     Circuit,
     LogitFit,
     alpha,
+    candidate_bases,
+    circuit_bits,
+    circuit_program,
     cross_entropy,
     embedding_share,
-    extract_circuit,
     fit_form,
     fve,
+    key_frequencies,
     restricted_excluded,
 )
 from synthcmp.tasks import Split, Task
@@ -122,7 +125,12 @@ def measure(
     key = final.key_frequencies
     restricted, excluded = restricted_excluded(logits, task, train, fit, key)
     share = embedding_share(embedding, final_fit.form.basis)
-    own = extract_circuit(logits, task, train, fit=fit, with_expression=False)
+    own_key = key_frequencies(fit)  # the circuit this checkpoint has on its own
+    zero_class, q, faithful = circuit_program(logits, task, fit, own_key, alpha(fit, own_key))
+    basis = fit.form.basis
+    bits = circuit_bits(
+        len(candidate_bases(task)), basis.m, len(own_key), q, zero_class is not None, task.n
+    )
     pred = logits.argmax(axis=2)
     return ProgressPoint(
         step=step,
@@ -135,9 +143,9 @@ def measure(
         key_share=float(share[key].sum()) if key else 0.0,
         fve=fve(fit, alpha(fit, key), key),
         weight_norm=weight_norm,
-        bits=own.bits,
-        n_key=len(own.key_frequencies),
-        faithfulness=own.faithfulness,
+        bits=bits,
+        n_key=len(own_key),
+        faithfulness=faithful,
     )
 
 

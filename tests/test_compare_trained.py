@@ -1,0 +1,116 @@
+"""compare on networks trained here: a small modadd run that groks (circuit found, matched to
+x + y, phases detected), a lookup run (memorization verdict), and the CLI on both."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from compare import CompareResult, compare_run
+from compare.match import MEMORIZATION
+from synthcmp.cli import main
+from synthcmp.tasks import get_task
+
+P = 23
+# Small and quick: at p = 23 there are only 529 pairs, so a larger training share than the
+# paper's 30% is what makes the network generalize within a few hundred steps.
+TRAIN = dict(train_frac=0.8, d_model=32, d_mlp=128, steps=1500, stop_after_grok=150, checkpoints=16)
+
+
+def train_run(tmp_path_factory, name: str, **changes):
+    from neural import default_config, train
+
+    run_dir = tmp_path_factory.mktemp("runs") / f"{name}-{P}"
+    result = train(get_task(name, p=P), default_config(**{**TRAIN, **changes}), run_dir=run_dir)
+    return run_dir, result
+
+
+@pytest.fixture(scope="module")
+def modadd_run(tmp_path_factory):
+    run_dir, result = train_run(tmp_path_factory, "modadd")
+    assert result.grok_step is not None, "the fixture's run should grok; adjust TRAIN"
+    return run_dir
+
+
+@pytest.fixture(scope="module")
+def modadd_result(modadd_run):
+    return compare_run(modadd_run, top_k=3)
+
+
+@pytest.fixture(scope="module")
+def lookup_run(tmp_path_factory):
+    run_dir, _ = train_run(
+        tmp_path_factory, "lookup", steps=300, stop_after_grok=None, checkpoints=4
+    )
+    return run_dir
+
+
+def test_trained_modadd_circuit_is_found_and_matched(modadd_result):
+    c = modadd_result.circuit
+    assert c.found and c.form == "x + y" and c.basis == "additive"
+    assert 1 <= len(c.key_frequencies) <= 6
+    assert c.faithfulness >= 0.95
+    assert c.restricted_loss < c.chance_loss and c.excluded_loss > c.restricted_loss
+    m = modadd_result.match
+    assert m.implements and m.program == "x + y" and m.behaviour >= 0.99
+    assert m.verdict.startswith("implements x + y")
+
+
+def test_trained_modadd_progress_and_phases(modadd_run, modadd_result):
+    from neural import load_run
+
+    run = load_run(modadd_run)
+    assert [p.step for p in modadd_result.progress] == run.checkpoint_steps
+    phases = modadd_result.phases
+    assert phases.memorization is not None and phases.cleanup is not None
+    assert phases.memorization <= phases.cleanup
+    if phases.circuit_formation is not None:
+        assert phases.memorization <= phases.circuit_formation <= phases.cleanup
+    assert (modadd_run / "synth.json").exists()  # the synthesizer's result is kept for next time
+
+
+def test_result_round_trips_through_json(modadd_result):
+    doc = modadd_result.to_json()
+    again = CompareResult.from_json(json.loads(json.dumps(doc)))
+    assert again.to_json() == doc
+
+
+def test_lookup_is_memorization(lookup_run):
+    result = compare_run(lookup_run, top_k=3, progress=False)
+    assert not result.match.implements
+    assert result.match.verdict.startswith(MEMORIZATION)
+    assert not result.circuit.found
+
+
+def test_cli_json_has_the_documented_keys(modadd_run):
+    out = CliRunner().invoke(main, ["compare", str(modadd_run), "--top", "3", "--json"])
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.stdout)
+    assert set(doc["circuit"]) >= {
+        "key_frequencies", "fve", "restricted_loss", "excluded_loss", "faithfulness", "bits",
+    }  # fmt: skip
+    assert set(doc["match"]) >= {"program", "behaviour", "spectrum", "intermediates", "verdict"}
+    assert set(doc["phases"]) == {"memorization", "circuit_formation", "cleanup"}
+    assert doc["match"]["program"] == "x + y"
+    assert doc["programs"] and doc["progress"]
+
+
+def test_cli_text_report(modadd_run):
+    out = CliRunner().invoke(
+        main, ["compare", str(modadd_run), "--top", "3"], env={"COLUMNS": "100"}
+    )
+    assert out.exit_code == 0, out.output
+    assert "implements x + y" in out.stdout
+    assert all(len(line) <= 100 for line in out.stdout.splitlines())
+
+
+def test_cli_user_mistakes_are_one_line(tmp_path):
+    out = CliRunner().invoke(main, ["compare", str(tmp_path)])
+    assert out.exit_code == 2
+    assert out.stderr.strip().count("\n") == 0 and "not a run folder" in out.stderr
+    out = CliRunner().invoke(main, ["compare", str(tmp_path / "missing")])
+    assert out.exit_code == 2
+    out = CliRunner().invoke(main, ["compare", str(tmp_path), "--top", "0"])
+    assert out.exit_code == 2 and "--top" in out.stderr
