@@ -44,10 +44,12 @@ def _phase_lines(ax, phases: dict[str, int | None]) -> None:
     for name, step in phases.items():
         if step:
             ax.axvline(step, color=PHASE_COLORS.get(name, "gray"), ls="--", lw=1,
-                       label=name.replace("_", " "))  # fmt: skip
+                       label="end of " + name.replace("_", " "))  # fmt: skip
 
 
-def plot_training(metrics: list[dict], phases: dict[str, int | None], path: Path, title: str) -> Path:
+def plot_training(
+    metrics: list[dict], phases: dict[str, int | None], path: Path, title: str
+) -> Path:
     """Accuracy (left) and loss (right) against steps, log-x, with the phase boundaries."""
     steps = np.array([m["step"] for m in metrics], dtype=float) + 1  # log axis: step 0 → 1
     fig, (acc, loss) = plt.subplots(1, 2, figsize=(11, 4))
@@ -78,12 +80,14 @@ def plot_spectrum(shares: list[float], key_frequencies: list[int], path: Path, t
     return _save(fig, path)
 
 
-def plot_circles(coords: dict[int, np.ndarray], n: int, path: Path, title: str) -> Path:
-    """Each residue x at its (cos, sin) coordinates for each key frequency, coloured by x.
+def plot_circles(coords: dict[int, np.ndarray], labels: np.ndarray, path: Path, title: str) -> Path:
+    """Each residue at its (cos, sin) coordinates for each key frequency, coloured by position.
 
-    ``coords[k]`` is an (n, 2) array: the embedding of every x projected on the directions
-    that carry cos(ω_k x) and sin(ω_k x).
+    ``coords[k]`` is an (m, 2) array: row i is the embedding of the residue ``labels[i]``
+    projected on the directions that carry cos(ω_k i) and sin(ω_k i) (i is the residue itself,
+    or its discrete log for multiplicative tasks).
     """
+    m = len(labels)
     freqs = sorted(coords)
     cols = max(1, min(len(freqs), 4))
     rows = max(1, -(-len(freqs) // cols))
@@ -93,9 +97,9 @@ def plot_circles(coords: dict[int, np.ndarray], n: int, path: Path, title: str) 
     for ax, k in zip(axes.ravel(), freqs, strict=False):
         xy = coords[k]
         ax.axis("on")
-        ax.scatter(xy[:, 0], xy[:, 1], c=np.arange(n), cmap="hsv", s=14)
-        for x in range(0, n, max(1, n // 8)):
-            ax.annotate(str(x), xy[x], fontsize=7)
+        ax.scatter(xy[:, 0], xy[:, 1], c=np.arange(m), cmap="hsv", s=14)
+        for i in range(0, m, max(1, m // 8)):
+            ax.annotate(str(labels[i]), xy[i], fontsize=7)
         ax.set_aspect("equal")
         ax.set_title(f"k = {k}", fontsize=10)
         ax.set_xticks([])
@@ -106,7 +110,9 @@ def plot_circles(coords: dict[int, np.ndarray], n: int, path: Path, title: str) 
     return _save(fig, path)
 
 
-def plot_progress(progress: list[dict], phases: dict[str, int | None], path: Path, title: str) -> Path:
+def plot_progress(
+    progress: list[dict], phases: dict[str, int | None], path: Path, title: str
+) -> Path:
     """Restricted/excluded/test loss and key-frequency share per checkpoint, log-x."""
     steps = np.array([m["step"] for m in progress], dtype=float) + 1
     fig, (losses, share) = plt.subplots(1, 2, figsize=(11, 4))
@@ -117,7 +123,7 @@ def plot_progress(progress: list[dict], phases: dict[str, int | None], path: Pat
             losses.plot(steps, [np.nan if v is None else v for v in values], color=color,
                         label=key.replace("_", " "))  # fmt: skip
     losses.set(xscale="log", yscale="log", xlabel="step", ylabel="cross-entropy", title="losses")
-    for key, color, label in (("key_frequency_share", "#d62728", "key-frequency share of W_E"),
+    for key, color, label in (("key_share", "#d62728", "key frequencies' share of ‖W_E‖²"),
                               ("weight_norm", "#7f7f7f", "weight norm (scaled)")):  # fmt: skip
         values = np.array([m.get(key, np.nan) or np.nan for m in progress], dtype=float)
         if key == "weight_norm" and np.isfinite(values).any():

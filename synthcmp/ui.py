@@ -74,7 +74,7 @@ def task_options(func):
     )
     @functools.wraps(func)
     def wrapper(task_name, p, expr, table_path, noise, seed, **kwargs):
-        if "frac" in kwargs:
+        if kwargs.get("frac") is not None:
             check_frac(kwargs["frac"])
         spec = TaskSpec(
             name=task_name, p=p, expr=expr, table_path=table_path, noise=noise, seed=seed

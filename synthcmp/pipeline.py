@@ -1,0 +1,245 @@
+"""``synthcmp run`` as a function: synthesize, train, compare and draw, on one shared split.
+
+The stages run in this order, all on ``task.split(config.train_frac, config.seed)``:
+
+1. **synth** — the shortest programs for the training pairs (:func:`synth.synthesize`);
+2. **train** — the network, stored in the run folder (:func:`neural.train`);
+3. **compare** — the network's circuit, matched against the programs (:func:`compare.compare_run`);
+4. **plots** — the figures of :mod:`synthcmp.plots`, drawn from the run.
+
+The result is ``report.json`` in the run folder: ``task``, ``synth``, ``train`` and
+``compare`` hold the documents that ``synthcmp synth/train/compare --json`` print, and
+``ladder`` is the description-length ladder, the point of the project in four numbers:
+
+* the shortest program that fits, with its exceptions: L(P) + L(data | P) bits;
+* the circuit extracted from the network, under compare's code for circuits;
+* the memorized table: every training pair's answer written out;
+* the network's raw parameters at float32: 32 bits per parameter.
+
+A network that grokked sits near the first rung; one that memorized has nothing shorter to
+offer than the last two. The report is rewritten after every stage, so an interrupted run
+keeps what it finished.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from synthcmp.errors import TaskError
+from synthcmp.tasks import Task
+
+REPORT = "report.json"
+SYNTH = "synth.json"  # the name compare looks for (compare.SYNTH_FILE)
+PLOTS = {
+    "training": "training.png",
+    "spectrum": "spectrum.png",
+    "circles": "circles.png",
+    "progress": "progress.png",
+    "predictions": "predictions.png",
+}
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What ``synthcmp run`` passes through to the stages (``None``: the stage's default)."""
+
+    model: str = "transformer"
+    frac: float | None = None
+    steps: int | None = None
+    seed: int = 0
+    top: int = 5
+    plots: bool = True
+    device: str = "cpu"
+
+
+@dataclass
+class Hooks:
+    """Optional callbacks through which the shell shows progress; the pipeline never prints."""
+
+    on_stage: Callable[[str], None] | None = None
+    on_synth: Callable[[object], None] | None = None
+    on_step: Callable[[object], None] | None = None
+    on_compare: Callable[[object], None] | None = None
+
+    def stage(self, name: str) -> None:
+        if self.on_stage:
+            self.on_stage(name)
+
+
+def train_config(task: Task, options: RunOptions):
+    """The trainer's measured defaults for the model, with the options that were given."""
+    from neural import default_config
+
+    changes = {"seed": options.seed, "device": options.device}
+    if options.frac is not None:
+        changes["train_frac"] = options.frac
+    if options.steps is not None:
+        changes["steps"] = options.steps
+    return default_config(options.model, **changes)
+
+
+def run_pipeline(
+    task: Task, run_dir: Path, options: RunOptions, hooks: Hooks | None = None
+) -> dict:
+    """Run every stage into ``run_dir`` (which must not exist yet) and return the report."""
+    from compare import compare_run
+    from neural import TrainingInterrupted, train
+    from neural.store import atomic_write_json
+    from synth import SynthConfig, synthesize
+
+    hooks = hooks or Hooks()
+    config = train_config(task, options)
+    split = task.split(config.train_frac, config.seed)
+    seconds: dict[str, float] = {}
+    report: dict = {"run_dir": str(run_dir), "task": task_section(task, split), "seconds": seconds}
+
+    def save() -> None:
+        atomic_write_json(run_dir / REPORT, report)
+
+    hooks.stage("synth")
+    t0 = time.perf_counter()
+    synth_result = synthesize(task, split, SynthConfig(top_k=options.top), hooks.on_synth)
+    seconds["synth"] = time.perf_counter() - t0
+    report["synth"] = synth_result.to_json()
+
+    hooks.stage("train")
+    t0 = time.perf_counter()
+    try:
+        run = train(task, config, on_step=hooks.on_step, run_dir=run_dir)
+    except TrainingInterrupted:
+        atomic_write_json(run_dir / SYNTH, report["synth"])
+        seconds["train"] = time.perf_counter() - t0
+        save()
+        raise
+    seconds["train"] = time.perf_counter() - t0
+    atomic_write_json(run_dir / SYNTH, report["synth"])
+    report["train"] = run.to_json()
+    save()
+
+    hooks.stage("compare")
+    t0 = time.perf_counter()
+    result = compare_run(run_dir, top_k=options.top, synth_result=synth_result,
+                         on_progress=hooks.on_compare)  # fmt: skip
+    seconds["compare"] = time.perf_counter() - t0
+    report["compare"] = result.to_json()
+    report["ladder"] = ladder(report, run.model)
+    save()
+
+    if options.plots:
+        hooks.stage("plots")
+        t0 = time.perf_counter()
+        report["plots"] = draw_plots(run_dir, task, report, run.model)
+        seconds["plots"] = time.perf_counter() - t0
+    seconds["total"] = sum(seconds.values())
+    save()
+    return report
+
+
+def task_section(task: Task, split) -> dict:
+    """Section 1 of the report: the task and its shared split."""
+    return {
+        **task.describe(),
+        "train_frac": split.train_frac,
+        "seed": split.seed,
+        "n_train": split.n_train,
+        "n_test": split.n_test,
+    }
+
+
+def ladder(report: dict, model) -> list[dict]:
+    """The description-length ladder, shortest first as the ranking found it (see module doc)."""
+    programs = report["synth"]["programs"]
+    best = next((p for p in programs if p["kind"] == "program"), None)
+    table = next((p for p in programs if p["kind"] == "table"), None)
+    circuit = report["compare"]["circuit"]
+    n_params = sum(int(p.numel()) for p in model.parameters())
+    rungs = []
+    if best is not None:
+        rungs.append({"rung": "shortest program", "what": best["expr"], "bits": best["bits"],
+                      "note": f"{best['exceptions']} exceptions"})  # fmt: skip
+    rungs.append({"rung": "extracted circuit",
+                  "what": ", ".join(f"k={k}" for k in circuit["key_frequencies"]) or "none found",
+                  "bits": circuit["bits"],
+                  "note": f"faithfulness {circuit['faithfulness']:.1%}"})  # fmt: skip
+    if table is not None:
+        rungs.append({"rung": "memorized table", "what": f"{report['task']['n_train']} pairs",
+                      "bits": table["bits"], "note": ""})  # fmt: skip
+    rungs.append({"rung": "raw parameters", "what": f"{n_params:,} × float32",
+                  "bits": 32.0 * n_params, "note": ""})  # fmt: skip
+    return rungs
+
+
+def draw_plots(run_dir: Path, task: Task, report: dict, model) -> dict[str, str]:
+    """Draw every figure into the run folder; returns {figure: file name}."""
+    from compare import Circuit
+    from compare.network import probe
+    from neural.store import read_metrics
+    from synth import parse_program
+    from synthcmp import plots
+
+    comp = report["compare"]
+    phases = {k: v for k, v in comp["phases"].items() if k in plots.PHASE_COLORS}
+    title = f"{task.name}: {task.formula}"
+    metrics = read_metrics(run_dir)
+    circuit = Circuit.from_json(comp["circuit"])
+    seen = probe(model, task.n, with_cache=False)
+    drawn = {}
+
+    drawn["training"] = plots.plot_training(metrics, phases, run_dir / PLOTS["training"], title)
+    shares = comp["circuit"].get("embedding_share") or comp["circuit"]["frequency_share"]
+    drawn["spectrum"] = plots.plot_spectrum(
+        list(shares[1:]), circuit.key_frequencies, run_dir / PLOTS["spectrum"],
+        f"{title} — embedding spectrum ({'discrete-log ' if circuit.basis == 'dlog' else ''}"
+        f"Fourier over Z_{circuit.m})",
+    )  # fmt: skip
+    drawn["circles"] = plots.plot_circles(
+        circle_coordinates(seen.embedding, circuit), circuit.form_obj().basis.residue,
+        run_dir / PLOTS["circles"],
+        f"{title} — each residue on (cos, sin) of a key frequency",
+    )  # fmt: skip
+    if comp.get("progress"):
+        drawn["progress"] = plots.plot_progress(
+            comp["progress"], phases, run_dir / PLOTS["progress"], f"{title} — progress measures"
+        )
+    matched = comp["match"].get("program")
+    if matched and task.domain.any():
+        x, y = np.meshgrid(np.arange(task.n), np.arange(task.n), indexing="ij")
+        try:
+            table = parse_program(matched, task).evaluate(x, y)
+        except TaskError:  # the literal table was the best match: draw the task itself
+            table = task.table
+        drawn["predictions"] = plots.plot_predictions(
+            seen.prediction, np.where(task.domain, table, -1), task.domain,
+            run_dir / PLOTS["predictions"], f"{title} — network vs matched program", matched,
+        )  # fmt: skip
+    return {name: path.name for name, path in drawn.items()}
+
+
+def circle_coordinates(embedding: np.ndarray, circuit) -> dict[int, np.ndarray]:
+    """For each key frequency k, every residue's embedding on the plane that carries ω_k.
+
+    With residues laid out by the circuit's basis (position i = residue i, or g^i for the
+    discrete-log basis), the directions of the (d-dimensional) embedding that carry frequency
+    k are ``v_c = Σ_i cos(ω_k i) W_E[i]`` and ``v_s = Σ_i sin(ω_k i) W_E[i]``. Projecting
+    every row of W_E on an orthonormal basis of span(v_c, v_s) gives 2-D points; in a network
+    that uses frequency k they lie on a circle (an ellipse, up to scale), in order i·k mod m.
+    """
+    from compare.fourier import waves
+
+    form = circuit.form_obj()
+    basis = form.basis
+    E = basis.reindex(embedding)  # (m, d): rows in circle order
+    E = E - E.mean(axis=0)
+    positions = np.arange(basis.m)
+    coords = {}
+    for k in circuit.key_frequencies:
+        cos_k, sin_k = waves(np.array([k]), positions, basis.m)
+        plane = np.stack([cos_k.ravel() @ E, sin_k.ravel() @ E], axis=1)  # (d, 2)
+        q, _ = np.linalg.qr(plane)
+        coords[int(k)] = E @ q
+    return coords
