@@ -98,13 +98,13 @@ def match_table(programs: list[dict], match: dict) -> Panel:
 
 
 def progress_panel(progress: list[dict], phases: dict) -> Panel:
-    """The measures at the start, at each phase boundary and at the end."""
+    """The measures at the start, at the checkpoint nearest each phase boundary, at the end."""
     marks = {0: "start"}
     if progress:
         marks[progress[0]["step"]] = "start"
     for name in ("memorization", "circuit_formation", "cleanup"):
-        if phases.get(name) is not None:
-            marks[phases[name]] = f"end of {name.replace('_', ' ')}"
+        if phases.get(name) is not None:  # shown at the nearest checkpoint
+            marks[phases[name]] = f"{name.replace('_', ' ')} ends ({phases[name]})"
     chosen = []
     for step, label in sorted(marks.items()):
         near = min(progress, key=lambda p, s=step: abs(p["step"] - s), default=None)

@@ -23,6 +23,7 @@ from compare.fourier import (
     spectrum_2d,
 )
 from compare.match import eta_squared, logit_power, spectrum_share
+from compare.progress import Phases, detect_phases
 from synthcmp.tasks import get_task
 
 
@@ -148,3 +149,24 @@ def test_spectrum_support_of_addition_is_its_diagonal():
     x, y = np.meshgrid(np.arange(23), np.arange(23), indexing="ij")
     wrong, _ = spectrum_share(power, (x - y) % 23, basis)
     assert wrong < 0.01
+
+
+def test_phases_are_read_off_the_curves():
+    """Memorization ends at train acc 99%; circuit formation where the test loss has fallen
+    half-way (in log) from its peak to its final value; cleanup at test acc 99%."""
+    steps = np.arange(0, 1001, 10)
+    train_acc = np.clip(steps / 100, 0, 1)
+    test_loss = np.where(steps < 200, 4 + 8 * steps / 200, 12 * np.exp(-(steps - 200) / 100))
+    test_loss = np.maximum(test_loss, 0.01)
+    test_acc = np.where(steps >= 900, 1.0, np.where(steps > 500, 0.5, 0.01))
+    metrics = [
+        {"step": int(s), "train_acc": float(a), "test_loss": float(loss), "test_acc": float(t)}
+        for s, a, loss, t in zip(steps, train_acc, test_loss, test_acc, strict=True)
+    ]
+    phases = detect_phases([], metrics)
+    half = np.sqrt(12 * 0.01)
+    assert phases.memorization == 100
+    assert phases.circuit_formation == int(steps[(steps > 200) & (test_loss <= half)][0])
+    assert phases.cleanup == 900
+    never = [dict(m, test_acc=0.01, test_loss=12.0) for m in metrics]
+    assert detect_phases([], never) == Phases(100, None, None)
