@@ -98,17 +98,27 @@ def load_weights(path: str | Path, device: str = "cpu") -> dict:
 # Writing a run
 
 
-def checkpoint_schedule(steps: int, count: int) -> list[int]:
-    """About ``count`` steps in 0..steps: half log-spaced (dense early, where memorisation
-    happens fast), half uniform (for the slow circuit formation and cleanup), plus both ends."""
+def checkpoint_schedule(
+    steps: int, count: int, grok_step: int | None = None, stop_after_grok: int | None = None
+) -> list[int]:
+    """About ``count`` steps in 0..steps: half log-spaced (dense early, where memorization
+    happens fast), half uniform (for the slow circuit formation and cleanup), plus both ends.
+
+    A run that stops ``stop_after_grok`` steps after grokking ends long before ``steps``,
+    so once the grok step is known a quarter of ``count`` more are spread uniformly over
+    ``grok_step .. grok_step + stop_after_grok``: the cleanup phase stays drawn. (A pure
+    function of the config and the grok step, so a resumed run keeps the same schedule.)
+    """
     if steps <= 0:
         return [0]
     half = max(count // 2, 1)
-    log = np.geomspace(1, steps, half)
-    uniform = np.linspace(0, steps, half + 1)
-    return sorted(
-        {0, steps, *np.rint(log).astype(int).tolist(), *np.rint(uniform).astype(int).tolist()}
-    )
+    points = {0, steps}
+    points.update(np.rint(np.geomspace(1, steps, half)).astype(int).tolist())
+    points.update(np.rint(np.linspace(0, steps, half + 1)).astype(int).tolist())
+    if grok_step is not None and stop_after_grok is not None:
+        end = min(grok_step + stop_after_grok, steps)
+        points.update(np.rint(np.linspace(grok_step, end, max(count // 4, 2))).astype(int).tolist())
+    return sorted(points)
 
 
 def checkpoint_path(run_dir: Path, step: int) -> Path:

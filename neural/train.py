@@ -234,9 +234,17 @@ def _train(task, config, on_step, run_dir, resume, interrupted) -> Run:
         start, seconds_before = int(state["step"]), float(state["seconds"])
         metrics = [row for row in store.read_metrics(run_dir) if row["step"] < start]
 
-    schedule = set(store.checkpoint_schedule(config.steps, config.checkpoints))
     mem_step = next((r["step"] for r in metrics if r["train_acc"] == 1.0), None)
     grok_step = next((r["step"] for r in metrics if r["test_acc"] >= GROK_ACC), None)
+
+    def checkpoint_steps() -> set[int]:
+        return set(
+            store.checkpoint_schedule(
+                config.steps, config.checkpoints, grok_step, config.stop_after_grok
+            )
+        )
+
+    schedule = checkpoint_steps()
     last_saved = max((s for s in schedule if s < start), default=None) if resume else None
     t0 = time.perf_counter()
 
@@ -309,6 +317,7 @@ def _train(task, config, on_step, run_dir, resume, interrupted) -> Run:
                 mem_step, event = step, "memorized"
             if grok_step is None and test_acc >= GROK_ACC:
                 grok_step, event = step, "grokked"
+                schedule = checkpoint_steps()  # denser over the cleanup that follows
             row = {
                 "step": step, "train_loss": train_loss, "train_acc": train_acc,
                 "test_loss": test_loss, "test_acc": test_acc, "weight_norm": norm,
