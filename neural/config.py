@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 
 from neural.models import ModelConfig
+from synthcmp.tasks import DEFAULT_TRAIN_FRAC
 
 #: Fields a resumed run may change without changing its numbers (or only its length).
 RESUMABLE_CHANGES = ("steps", "stop_after_grok", "device", "threads", "checkpoints")
@@ -99,25 +100,27 @@ class TrainConfig:
         return replace(self, model=model, **changes)
 
 
-# Defaults by measurement (see benchmarks/grok.py and the module docstring).
+# Defaults by measurement (benchmarks/grok.py; numbers in the module docstring).
 DEFAULTS: dict[str, TrainConfig] = {
     "transformer": TrainConfig(
-        model=ModelConfig(kind="transformer", d_model=64, n_heads=4, d_mlp=256),
-        lr=3e-3,
+        model=ModelConfig(kind="transformer", d_model=32, n_heads=4, d_mlp=128),
+        lr=1e-2,
         weight_decay=1.0,
-        train_frac=0.3,
-        grokfast_lambda=2.0,
-        stop_after_grok=200,
-        steps=5000,
+        train_frac=DEFAULT_TRAIN_FRAC,
+        grokfast_lambda=0.0,
+        stop_after_grok=300,
+        steps=3000,
+        threads=1,
     ),
     "mlp": TrainConfig(
-        model=ModelConfig(kind="mlp", d_model=64, d_mlp=256, act="relu", combine="concat"),
-        lr=3e-3,
+        model=ModelConfig(kind="mlp", d_model=32, d_mlp=128, act="relu", combine="concat"),
+        lr=1e-2,
         weight_decay=1.0,
-        train_frac=0.3,
-        grokfast_lambda=2.0,
-        stop_after_grok=200,
-        steps=5000,
+        train_frac=DEFAULT_TRAIN_FRAC,
+        grokfast_lambda=0.0,
+        stop_after_grok=300,
+        steps=3000,
+        threads=1,
     ),
 }
 

@@ -42,7 +42,10 @@ from synthcmp.errors import TaskError
 
 P_MIN, P_MAX = 2, 1024
 DEFAULT_P = 97
-DEFAULT_TRAIN_FRAC = 0.3  # the Power et al. / Nanda et al. setting; shared by every command
+# Shared by every command. Power et al. / Nanda et al. train on 30%; at 40% the default
+# transformer groks mod 97 in 8 of 8 seeds within 450 steps, at 30% in 2 of 3 within 2000
+# steps (the measurements are in neural/config.py).
+DEFAULT_TRAIN_FRAC = 0.4
 MAX_TABLE_N = 1024
 
 
