@@ -52,8 +52,8 @@ def child(spec: dict) -> dict:
 
     def on_step(info):
         last.update(step=info.step, test_acc=info.test_acc, train_acc=info.train_acc)
-        if info.event:
-            events[info.event] = (info.step, info.seconds)
+        for event in info.events:
+            events[event] = (info.step, info.seconds)
         if info.seconds > spec["max_seconds"]:
             raise Cap
 

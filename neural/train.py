@@ -82,7 +82,7 @@ class StepInfo:
     seconds: float
     memorization_step: int | None
     grok_step: int | None
-    event: str | None  # "memorized" | "grokked" at the step where it happens, else None
+    events: tuple[str, ...]  # ("memorized",), ("grokked",), both, or () — what happened here
 
 
 @dataclass(frozen=True, eq=False)
@@ -246,6 +246,12 @@ def _train(task, config, on_step, run_dir, resume, interrupted) -> Run:
     last_saved = max((s for s in schedule if s < start), default=None) if resume else None
     t0 = time.perf_counter()
 
+    def finished(step: int) -> bool:
+        if step >= config.steps:
+            return True
+        after = config.stop_after_grok
+        return grok_step is not None and after is not None and step >= grok_step + after
+
     def elapsed() -> float:
         return seconds_before + time.perf_counter() - t0
 
@@ -294,11 +300,7 @@ def _train(task, config, on_step, run_dir, resume, interrupted) -> Run:
                 f"Try a smaller learning rate (lr = {config.lr:g} now)."
             )
 
-        done = step >= config.steps or (
-            grok_step is not None
-            and config.stop_after_grok is not None
-            and step >= grok_step + config.stop_after_grok
-        )
+        done = finished(step)
         if step % config.log_every == 0 or done:
             with torch.no_grad():
                 if config.batch_size is None:
@@ -310,11 +312,11 @@ def _train(task, config, on_step, run_dir, resume, interrupted) -> Run:
                     train_loss, train_acc = loss_and_acc(model(x_train, y_train), out_train)
                 test_loss, test_acc = loss_and_acc(model(x_test, y_test), out_test)
                 norm = weight_norm(params)
-            event = None
+            events = ()
             if mem_step is None and train_acc == 1.0:
-                mem_step, event = step, "memorized"
+                mem_step, events = step, events + ("memorized",)
             if grok_step is None and test_acc >= GROK_ACC:
-                grok_step, event = step, "grokked"
+                grok_step, events = step, events + ("grokked",)
                 schedule = checkpoint_steps()  # denser over the cleanup that follows
             row = {
                 "step": step, "train_loss": train_loss, "train_acc": train_acc,
@@ -325,14 +327,9 @@ def _train(task, config, on_step, run_dir, resume, interrupted) -> Run:
             if on_step is not None:
                 on_step(StepInfo(
                     step, config.steps, train_loss, train_acc, test_loss, test_acc, norm,
-                    row["seconds"], mem_step, grok_step, event,
+                    row["seconds"], mem_step, grok_step, events,
                 ))  # fmt: skip
-            # the stopping rule may have just become true at this very step
-            done = done or (
-                grok_step is not None
-                and config.stop_after_grok is not None
-                and step >= grok_step + config.stop_after_grok
-            )
+            done = finished(step)  # grokking at this very step may end the run
         if run_dir is not None and (step in schedule or done):
             store.atomic_torch_save(
                 store.cpu_state_dict(model), store.checkpoint_path(run_dir, step)

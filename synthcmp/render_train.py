@@ -45,12 +45,12 @@ class TrainDisplay:
             rate = (info.step - self.last[0]) / (info.seconds - self.last[1])
             self.rate = rate if self.rate is None else 0.7 * self.rate + 0.3 * rate
         self.last = (info.step, info.seconds)
-        if info.event == "memorized":
+        if "memorized" in info.events:
             self.console.print(
                 f"[green]✓ memorized[/] at step {info.step} ({info.seconds:.1f} s): "
                 f"train accuracy 100%, test accuracy {pct(info.test_acc)}"
             )
-        elif info.event == "grokked":
+        if "grokked" in info.events:
             self.console.print(
                 f"[bold green]✓ grokked[/] at step {info.step} ({info.seconds:.1f} s): "
                 f"test accuracy {pct(info.test_acc)}"
