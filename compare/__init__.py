@@ -35,7 +35,14 @@ from pathlib import Path
 import numpy as np
 
 from compare.circuit import Circuit, candidate_bases, choose_form, extract_circuit
-from compare.match import Match, ProgramMatch, logit_power, match_program, verdict
+from compare.match import (
+    Match,
+    ProgramMatch,
+    layer_bank,
+    logit_power,
+    match_program,
+    verdict,
+)
 from compare.progress import Phases, ProgressPoint, detect_phases, progress_measures, split_masks
 from synthcmp.tasks import Split, Task
 
@@ -159,8 +166,11 @@ def analyse_model(
     pred = np.where(task.domain, seen.prediction, -1)
     # the logits are the last "layer": for the root node they say whether the output is a
     # function of the program's value; the hidden layers say where it was computed
-    layers = {**seen.layers, "logits": seen.logits.reshape(task.n * task.n, task.n)}
+    layers = layer_bank(
+        {**seen.layers, "logits": seen.logits.reshape(task.n * task.n, task.n)}, task.domain
+    )
     rows = []
+    spectra: dict[bytes, tuple[float, float]] = {}  # programs with one table share a spectrum
     for rank, prog in enumerate(programs, start=1):
         get = prog.get if isinstance(prog, dict) else lambda k, p=prog: getattr(p, k)
         f, nodes = program_tables(get("expr"), get("kind"), task, split)
@@ -178,6 +188,7 @@ def analyse_model(
                 task.domain,
                 train,
                 fit.form.basis,
+                spectra,
             )  # fmt: skip
         )
         report("match", rank, len(programs))

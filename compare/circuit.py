@@ -45,7 +45,15 @@ import networkx as nx
 import numpy as np
 import sympy
 
-from compare.fourier import Basis, additive_basis, dlog_basis, fourier_basis, omega, spectrum
+from compare.fourier import (
+    Basis,
+    additive_basis,
+    dlog_basis,
+    fold,
+    fourier_basis,
+    omega,
+    spectrum,
+)
 from synthcmp.tasks import Task, is_prime
 
 KEY_SHARE = 0.02  # a frequency is key when its 2 logit directions hold ≥ 2% of ‖L̃‖²
@@ -108,11 +116,16 @@ def candidate_bases(task: Task) -> list[Basis]:
 def level_sums(values: np.ndarray, v: np.ndarray, levels: int) -> np.ndarray:
     """``S[t] = Σ_{inputs with v = t} values[input]``: values (N, ...) summed per level of v.
 
-    (``np.add.at`` is an unbuffered scatter-add: one pass over the inputs.)
+    Sorted by level once, then one ``np.add.reduceat`` over the contiguous runs.
     """
-    v = v.reshape(-1)
+    v = np.asarray(v).reshape(-1)
+    values = np.asarray(values).reshape(len(v), *np.shape(values)[1:])
     out = np.zeros((levels, *values.shape[1:]), dtype=np.float64)
-    np.add.at(out, v, values.reshape(len(v), *values.shape[1:]))
+    order = np.argsort(v, kind="stable")
+    counts = np.bincount(v, minlength=levels)
+    present = np.flatnonzero(counts)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])[present]
+    out[present] = np.add.reduceat(values[order], starts, axis=0)
     return out
 
 
@@ -286,24 +299,15 @@ def neuron_frequencies(acts: np.ndarray, basis: Basis) -> tuple[np.ndarray, np.n
     """
     A = basis.reindex(acts, axes=(0, 1))
     A = A - A.mean(axis=(0, 1))
-    m = basis.m
-    power = np.abs(np.fft.fft2(A, axes=(0, 1))) ** 2 / (m * m)  # (m, m, D)
-    h = m // 2 + 1
-    mirror = (m - np.arange(h)) % m  # frequency k and m − k form one real wave
-    total = power.sum(axis=(0, 1))
-
-    def block(kx: np.ndarray, ky: np.ndarray) -> np.ndarray:
-        return power[kx][:, ky]
-
+    m, h = basis.m, basis.m // 2 + 1
+    # one real FFT: k_y = 0 … ⌊m/2⌋ kept, each bin 0 < k_y < m/2 standing for ±k_y too
+    half = np.abs(np.fft.rfft2(A, axes=(0, 1))) ** 2 / (m * m)  # (m, h, D)
+    weight = np.where((np.arange(h) == 0) | (2 * np.arange(h) == m), 1.0, 2.0)
+    E = fold(half * weight[None, :, None], 0)  # (h, h, D): E[k_x, k_y] as in spectrum_2d
+    total = E.sum(axis=(0, 1))
     share = np.zeros((h, A.shape[2]))
     for k in range(1, h):
-        ks = np.unique([k, mirror[k]])
-        zero = np.array([0])
-        share[k] = (
-            block(ks, zero).sum(axis=(0, 1))
-            + block(zero, ks).sum(axis=(0, 1))
-            + block(ks, ks).sum(axis=(0, 1))
-        )
+        share[k] = E[k, 0] + E[0, k] + E[k, k]
     share = share / np.maximum(total, 1e-30)
     freq = share.argmax(axis=0)
     best = share.max(axis=0)

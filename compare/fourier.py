@@ -103,10 +103,10 @@ def spectrum_2d(a: np.ndarray) -> np.ndarray:
     m1, m2 = a.shape[:2]
     power = np.abs(np.fft.fft2(a, axes=(0, 1))) ** 2 / (m1 * m2)
     power = power.reshape(m1, m2, -1).sum(axis=2)
-    return _fold(_fold(power, 0), 1)
+    return fold(fold(power, 0), 1)
 
 
-def _fold(power: np.ndarray, axis: int) -> np.ndarray:
+def fold(power: np.ndarray, axis: int) -> np.ndarray:
     """Add the FFT bin m − k onto bin k along ``axis``: the real wave of frequency k uses both."""
     power = np.moveaxis(power, axis, 0)
     m = power.shape[0]

@@ -39,7 +39,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from compare.circuit import Circuit, _finite, level_sums
+from compare.circuit import Circuit, _finite
 from compare.fourier import Basis
 
 BEHAVIOUR_MATCH = 0.99  # the network implements a program that it agrees with on ≥ 99% of inputs
@@ -53,14 +53,61 @@ def eta_squared(a: np.ndarray, v: np.ndarray) -> float:
     ``η² = Σ_l n_l ‖mean_l − mean‖² / Σ_i ‖a_i − mean‖²``: 1 when a is a function of v,
     about (levels − 1)/N when a and v are independent; 0 for a constant a.
     """
-    a = np.asarray(a, dtype=np.float64).reshape(len(v), -1)
-    levels, v = np.unique(np.asarray(v).reshape(-1), return_inverse=True)
-    mean = a.mean(axis=0)
-    n_l = np.bincount(v, minlength=len(levels)).astype(np.float64)
-    mean_l = level_sums(a, v, len(levels)) / n_l[:, None]
-    between = (n_l * ((mean_l - mean) ** 2).sum(axis=1)).sum()
-    total = ((a - mean) ** 2).sum()
-    return float(between / total) if total > 1e-12 * max(1.0, (a**2).sum()) else 0.0
+    return LayerBank({"a": a}).eta_squared(v)["a"]
+
+
+class LayerBank:
+    """Every layer's activations over the same N inputs, centered once and laid side by side,
+    so η² of all layers over one level function is a single matrix product.
+
+    With ``ã = a − mean`` and the level sums ``S_l = Σ_{i in l} ã_i`` (``S = onehot(v)ᵀ ã``),
+    ``n_l ‖mean_l − mean‖² = ‖S_l‖² / n_l``. Results are cached per partition of the inputs,
+    so ``x + y``, ``x - -y`` and ``inv(x + y)`` (the same level sets) cost one product.
+    The product runs in float32 through torch, whose threaded GEMM is the fast one here.
+    """
+
+    def __init__(self, layers: dict[str, np.ndarray]):
+        import torch
+
+        self.names = list(layers)
+        widths = [int(np.prod(np.shape(a)[1:], dtype=np.int64)) for a in layers.values()]
+        self.starts = np.concatenate([[0], np.cumsum(widths)[:-1]]).astype(np.int64)
+        C = torch.cat(
+            [
+                torch.as_tensor(np.asarray(a), dtype=torch.float32).reshape(len(a), -1)
+                for a in layers.values()
+            ],
+            dim=1,
+        )  # (N, ΣD)
+        scale = np.add.reduceat((C.double() ** 2).sum(0).numpy(), self.starts)
+        self.C = C - C.mean(dim=0)
+        total = np.add.reduceat((self.C.double() ** 2).sum(0).numpy(), self.starts)
+        # a constant layer (up to rounding) has no variance to explain
+        self.totals = np.where(total > 1e-10 * np.maximum(scale, 1.0), total, 0.0)
+        self.cache: dict[bytes, dict[str, float]] = {}
+
+    def eta_squared(self, v: np.ndarray) -> dict[str, float]:
+        """η² of every layer over the level sets of v (N,)."""
+        import torch
+
+        _, first, labels = np.unique(
+            np.asarray(v).reshape(-1), return_index=True, return_inverse=True
+        )
+        rank = np.empty(len(first), dtype=np.int64)
+        rank[np.argsort(first)] = np.arange(len(first))
+        labels = rank[labels]  # the partition's canonical labelling: by first occurrence
+        key = labels.tobytes()
+        if key not in self.cache:
+            n_l = np.bincount(labels).astype(np.float64)
+            onehot = torch.zeros(len(n_l), len(labels))
+            onehot[torch.from_numpy(labels), torch.arange(len(labels))] = 1.0
+            S = (onehot @ self.C).double().numpy()  # (levels, ΣD)
+            between = np.add.reduceat((S**2 / n_l[:, None]).sum(axis=0), self.starts)
+            self.cache[key] = {
+                name: float(b / t) if t > 0 else 0.0
+                for name, b, t in zip(self.names, between, self.totals, strict=True)
+            }
+        return self.cache[key]
 
 
 def behaviour(net_pred: np.ndarray, f: np.ndarray, mask: np.ndarray) -> float:
@@ -68,10 +115,18 @@ def behaviour(net_pred: np.ndarray, f: np.ndarray, mask: np.ndarray) -> float:
     return float((net_pred == f)[mask].mean()) if mask.any() else float("nan")
 
 
+def _half_weight(m: int) -> np.ndarray:
+    """How many full-spectrum bins each bin of a real FFT's last axis stands for (1 or 2)."""
+    k = np.arange(m // 2 + 1)
+    return np.where((k == 0) | (2 * k == m), 1.0, 2.0)
+
+
 def logit_power(logits: np.ndarray, basis: Basis) -> np.ndarray:
-    """|FFT|² of the class-centered logits on the basis grid: (m, m, m) over (k_x, k_y, k_c)."""
+    """|FFT|² of the class-centered logits on the basis grid, (m, m, m//2 + 1) over
+    (k_x, k_y, k_c), each bin weighted by the conjugate bins it stands for."""
     L = basis.reindex(np.asarray(logits, dtype=np.float64), axes=(0, 1, 2))
-    return np.abs(np.fft.fftn(L - L.mean(axis=(0, 1)))) ** 2
+    L_hat = np.abs(np.fft.rfftn(L - L.mean(axis=(0, 1)))) ** 2
+    return L_hat * _half_weight(basis.m)
 
 
 def spectrum_share(
@@ -83,16 +138,21 @@ def spectrum_share(
     same basis grid (positions i, j, l of x, y, c), centered per class over (x, y) and
     transformed with a 3-D FFT. Its support is the smallest set of coefficients holding
     ``mass`` of its energy; the size is returned as a fraction of all m³ coefficients.
+    (Both spectra are of real tensors, so only half the c-frequencies are computed, each
+    standing for itself and its mirror image.)
     """
+    m = basis.m
     I = (basis.reindex(f, axes=(0, 1))[:, :, None] == basis.residue[None, None, :]).astype(float)
-    I_hat = (np.abs(np.fft.fftn(I - I.mean(axis=(0, 1)))) ** 2).ravel()
+    w = np.broadcast_to(_half_weight(m), power.shape).ravel()
+    I_hat = (np.abs(np.fft.rfftn(I - I.mean(axis=(0, 1)))) ** 2).ravel()
     if I_hat.sum() <= 0:
         return 0.0, 0.0
     big = np.flatnonzero(I_hat > 1e-9 * I_hat.max())  # sort only the coefficients that count
     order = big[np.argsort(I_hat[big])[::-1]]
-    size = int(np.searchsorted(np.cumsum(I_hat[order]), mass * I_hat.sum()) + 1)
+    cum = np.cumsum(I_hat[order] * w[order])
+    size = int(np.searchsorted(cum, mass * (I_hat * w).sum()) + 1)
     inside = power.ravel()[order[:size]].sum()
-    return float(inside / max(power.sum(), 1e-30)), size / I_hat.size
+    return float(inside / max(power.sum(), 1e-30)), float(w[order[:size]].sum() / m**3)
 
 
 @dataclass(frozen=True)
@@ -151,12 +211,15 @@ def depends_on_both(v: np.ndarray) -> bool:
     return bool((v != v[:1, :]).any() and (v != v[:, :1]).any())
 
 
-def node_matches(layers: dict[str, np.ndarray], nodes: dict[str, np.ndarray]) -> list[NodeMatch]:
-    """η² of each layer (N, ...) over the level sets of each node's values (N,)."""
-    return [
-        NodeMatch(name, {k: eta_squared(a, v) for k, a in layers.items()})
-        for name, v in nodes.items()
-    ]
+def layer_bank(layers: dict[str, np.ndarray], domain: np.ndarray) -> LayerBank:
+    """The layers (n², ...) restricted to the valid inputs, ready for η²."""
+    flat = domain.reshape(-1)
+    return LayerBank({k: a[flat] for k, a in layers.items()})
+
+
+def node_matches(layers: LayerBank, nodes: dict[str, np.ndarray]) -> list[NodeMatch]:
+    """η² of each layer over the level sets of each node's values (N,)."""
+    return [NodeMatch(name, layers.eta_squared(v)) for name, v in nodes.items()]
 
 
 def match_program(
@@ -168,20 +231,23 @@ def match_program(
     node_values: dict[str, np.ndarray],
     net_pred: np.ndarray,
     power: np.ndarray,
-    layers: dict[str, np.ndarray],
+    layers: LayerBank,
     domain: np.ndarray,
     train: np.ndarray,
     basis: Basis,
+    spectra: dict[bytes, tuple[float, float]] | None = None,
 ) -> ProgramMatch:
-    """Score one program. ``f`` (n, n) is its table (−1 where it says nothing); ``node_values``
-    maps each internal node to its (n, n) values; ``power`` is :func:`logit_power`; ``layers`` maps layer names to activations
-    (n², ...) over all inputs in row-major order; the masks are (n, n)."""
-    flat = domain.reshape(-1)
-    nodes = node_matches(
-        {k: a[flat] for k, a in layers.items()},
-        {k: v.reshape(-1)[flat] for k, v in node_values.items()},
-    )
-    share, support = spectrum_share(power, np.where(domain, f, -1), basis)
+    """Score one program. ``f`` (n, n) is its table (−1 where it says nothing);
+    ``node_values`` maps each internal node to its (n, n) values; ``power`` is
+    :func:`logit_power`; ``layers`` is :func:`layer_bank` of the activations over the valid
+    inputs; the masks are (n, n). ``spectra`` caches the spectrum score by table, for the
+    equal-valued programs a synthesizer returns (``x + y``, ``x - -y``)."""
+    nodes = node_matches(layers, {k: v[domain] for k, v in node_values.items()})
+    table = np.where(domain, f, -1)
+    spectra = {} if spectra is None else spectra
+    if table.tobytes() not in spectra:
+        spectra[table.tobytes()] = spectrum_share(power, table, basis)
+    share, support = spectra[table.tobytes()]
     joint = [nd.best for nd in nodes if depends_on_both(node_values[nd.node])]
     return ProgramMatch(
         rank=rank,
