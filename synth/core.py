@@ -158,11 +158,15 @@ def synthesize(
     config = config or SynthConfig()
     t0 = time.perf_counter()
     outcome = search(task, split, config, default_grammar(task.family), on_progress)
-    seen: set[Program] = set()
+    # Rank distinct *functions*: x + y, x − (−y) and 0 + (x + y) agree on every input of the
+    # domain, so only the cheapest is shown (the search keeps them apart only on the sample).
+    x, y = task.pairs()
+    seen: set[bytes] = set()
     ranked = []
-    for program in outcome.solutions + outcome.near_misses:
-        if program not in seen:
-            seen.add(program)
+    for program in sorted(outcome.solutions + outcome.near_misses, key=lambda p: p.bits):
+        function = program.evaluate(x, y).tobytes()
+        if function not in seen:
+            seen.add(function)
             ranked.append(score(program, split, task.n))
     ranked.append(table_candidate(split, task.n))
     ranked.sort(key=lambda r: (r.bits, r.kind == "table"))

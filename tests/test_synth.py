@@ -20,7 +20,7 @@ from synth import (
 )
 from synth.grammar import GROUP, MODULAR, elias_gamma_bits
 from synth.mdl import data_bits, table_bits
-from synth.search import Search
+from synth.search import Search, search
 from synthcmp.tasks import POWER_TASKS, expr_task, get_task
 
 # ---------------------------------------------------------------------------------------
@@ -197,10 +197,20 @@ def test_group_tasks_are_solved(name):
 
 def test_k_solutions_come_out_in_order():
     task = get_task("modquad", p=23)
-    result = synthesize(task, task.split(0.3, seed=0), SynthConfig(top_k=4))
-    exact = [r for r in result.programs if r.exact and r.kind == "program"]
-    assert len(exact) == 4 and len({r.expr for r in exact}) == 4
-    assert [r.program_bits for r in exact] == sorted(r.program_bits for r in exact)
+    split = task.split(0.3, seed=0)
+    outcome = search(task, split, SynthConfig(top_k=4), default_grammar(task.family))
+    assert len(outcome.solutions) == 4 and len({p.to_text() for p in outcome.solutions}) == 4
+    assert [p.bits for p in outcome.solutions] == sorted(p.bits for p in outcome.solutions)
+
+
+def test_ranking_shows_each_function_once():
+    """x + y, x − (−y) and 0 + (x + y) are one function: the ranking keeps the cheapest."""
+    task = get_task("modadd", p=23)
+    x, y = task.pairs()
+    result = synthesize(task, task.split(0.3, seed=0), SynthConfig(top_k=5))
+    programs = [parse_program(r.expr, task) for r in result.programs if r.kind == "program"]
+    tables = {p.evaluate(x, y).tobytes() for p in programs}
+    assert len(tables) == len(programs) and result.best.expr == "x + y"
 
 
 # ---------------------------------------------------------------------------------------
