@@ -45,7 +45,7 @@ def circuit_panel(c: dict) -> Panel:
 
     stats = Table(box=None, pad_edge=False, show_header=False)
     stats.add_column(style="dim")
-    stats.add_column(justify="right")
+    stats.add_column()
     rows = [
         ("basis, u", f"{basis}, u = {c['form']}"),
         ("key frequencies' embedding share", _pct(c.get("key_embedding_share"))),
@@ -104,7 +104,7 @@ def progress_panel(progress: list[dict], phases: dict) -> Panel:
         marks[progress[0]["step"]] = "start"
     for name in ("memorization", "circuit_formation", "cleanup"):
         if phases.get(name) is not None:  # shown at the nearest checkpoint
-            marks[phases[name]] = f"{name.replace('_', ' ')} ends ({phases[name]})"
+            marks[phases[name]] = f"{name.replace('_', ' ')} ends"
     chosen = []
     for step, label in sorted(marks.items()):
         near = min(progress, key=lambda p, s=step: abs(p["step"] - s), default=None)
@@ -125,7 +125,7 @@ def progress_panel(progress: list[dict], phases: dict) -> Panel:
         "‖θ‖",
         "bits",
     ):
-        t.add_column(col, justify="left" if col == "" else "right")
+        t.add_column(col, justify="left" if col == "" else "right", no_wrap=True)
     for p, label in chosen:
         t.add_row(
             str(p["step"]), label, _f(p["train_loss"]), _f(p["test_loss"]), _f(p["restricted_loss"]),
