@@ -486,7 +486,7 @@ class Circuit:
         )
 
     def to_json(self) -> dict:
-        return _finite(asdict(self))
+        return finite_json(asdict(self))
 
     @classmethod
     def from_json(cls, data: dict) -> Circuit:
@@ -504,14 +504,14 @@ _FORM_OF_TEXT = {
 _FLOAT_FIELDS = {"key_embedding_share", "neuron_key_fraction", "neuron_mean_share"}
 
 
-def _finite(value):
+def finite_json(value):
     """JSON has no NaN: write it as null."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
+        return {k: finite_json(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_finite(v) for v in value]
+        return [finite_json(v) for v in value]
     return value
 
 

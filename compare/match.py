@@ -39,7 +39,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from compare.circuit import Circuit, _finite
+from compare.circuit import Circuit, finite_json
 from compare.fourier import Basis
 
 BEHAVIOUR_MATCH = 0.99  # the network implements a program that it agrees with on ≥ 99% of inputs
@@ -192,7 +192,7 @@ class ProgramMatch:
             {"node": nd.node, "eta2": nd.eta2, "best_layer": nd.best_layer, "best": nd.best}
             for nd in self.nodes
         ]
-        return _finite(data)
+        return finite_json(data)
 
     @classmethod
     def from_json(cls, data: dict) -> ProgramMatch:
@@ -275,7 +275,7 @@ class Match:
     implements: bool
 
     def to_json(self) -> dict:
-        return _finite(asdict(self))
+        return finite_json(asdict(self))
 
     @classmethod
     def from_json(cls, data: dict) -> Match:

@@ -9,8 +9,10 @@ in measures that look *inside* the network rather than at its accuracy:
    restricted loss (logits reduced to the key-frequency directions, see
    :mod:`compare.circuit`) falls, the excluded loss (those directions removed) rises on the
    training pairs, the key frequencies' share of the embedding grows. We end it where the
-   test loss has fallen half-way, on a log scale, from its highest value after
-   memorization to its final value: ``log L_test ≤ (log max + log final) / 2``.
+   test loss has come half-way down from its highest value after memorization to its
+   final value, ``L_test ≤ (max + final) / 2``: the circuit now outweighs the memorized
+   table on held-out pairs. (On a log scale the half-way point would sit near the end of
+   the drop, because the final loss is tiny.)
 3. **cleanup** — weight decay removes the memorizing components and the circuit alone is
    left: test loss drops and the weight norm falls. We end it at the first step with test
    accuracy ≥ 99% (the grok step).
@@ -180,8 +182,8 @@ def detect_phases(points: list[ProgressPoint], metrics: list[dict] | None = None
         if after:
             peak = max(r["test_loss"] for r in after)
             final = after[-1]["test_loss"]
-            if peak > 0 and final > 0 and final < peak:
-                half = math.exp((math.log(peak) + math.log(final)) / 2)
+            if final < peak:
+                half = (peak + final) / 2
                 peak_step = max(after, key=lambda r: r["test_loss"])["step"]
                 formed = first_step(
                     [r["step"] for r in after],

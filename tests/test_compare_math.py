@@ -152,8 +152,8 @@ def test_spectrum_support_of_addition_is_its_diagonal():
 
 
 def test_phases_are_read_off_the_curves():
-    """Memorization ends at train acc 99%; circuit formation where the test loss has fallen
-    half-way (in log) from its peak to its final value; cleanup at test acc 99%."""
+    """Memorization ends at train acc 99%; circuit formation where the test loss has come
+    half-way down from its peak to its final value; cleanup at test acc 99%."""
     steps = np.arange(0, 1001, 10)
     train_acc = np.clip(steps / 100, 0, 1)
     test_loss = np.where(steps < 200, 4 + 8 * steps / 200, 12 * np.exp(-(steps - 200) / 100))
@@ -164,7 +164,7 @@ def test_phases_are_read_off_the_curves():
         for s, a, loss, t in zip(steps, train_acc, test_loss, test_acc, strict=True)
     ]
     phases = detect_phases([], metrics)
-    half = np.sqrt(12 * 0.01)
+    half = (12 + 0.01) / 2
     assert phases.memorization == 100
     assert phases.circuit_formation == int(steps[(steps > 200) & (test_loss <= half)][0])
     assert phases.cleanup == 900
