@@ -197,7 +197,7 @@ def analyse_model(
 
 def load_or_synthesize(run, on_progress=None):
     """The run folder's ``synth.json`` if it is for this task and split; else a fresh search,
-    saved there."""
+    saved there (when the folder is writable)."""
     from synth import SynthResult, synthesize
 
     path = Path(run.run_dir) / SYNTH_FILE
@@ -220,7 +220,10 @@ def load_or_synthesize(run, on_progress=None):
     result = synthesize(run.task, split)
     from neural.store import atomic_write_json
 
-    atomic_write_json(path, result.to_json())
+    try:
+        atomic_write_json(path, result.to_json())
+    except OSError:  # a read-only run folder: use the result, keep nothing
+        pass
     if on_progress:
         on_progress(CompareProgress("synth", 1, 1))
     return result

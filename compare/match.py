@@ -288,9 +288,10 @@ def verdict(rows: list[ProgramMatch], circuit: Circuit | None) -> Match:
 
     The candidate is the program (not the literal table) with the best behaviour, ties to the
     shorter. It is *implemented* when behaviour ≥ :data:`BEHAVIOUR_MATCH`. Otherwise the
-    network has at most memorized its training pairs, and the verdict gives: its agreement
-    with the best program overall and on the training pairs, the logit model's share of
-    variance and how many frequencies 90% of the embedding needs.
+    network has at most memorized its training pairs: the match names the literal table
+    (when it fits the training pairs at least as well as the best program), and the verdict
+    gives the agreement with the best program overall and on the training pairs, the logit
+    model's share of variance and how many frequencies 90% of the embedding needs.
     """
     programs = [r for r in rows if r.kind != "table"] or rows
     if not programs:
@@ -320,11 +321,14 @@ def verdict(rows: list[ProgramMatch], circuit: Circuit | None) -> Match:
         facts.append(f"Fourier logit model explains {circuit.fve:.1%} of logit variance")
         if circuit.frequencies_for_90:
             facts.append(f"{circuit.frequencies_for_90} frequencies hold 90% of the embedding")
+    # what the network does implement, as far as the candidates go: the memorized table when
+    # it fits the training pairs at least as well as the best program does
+    shown = table if table is not None and table.train_behaviour >= best.train_behaviour else best
     return Match(
-        best.expr,
-        best.behaviour,
-        best.spectrum,
-        best.intermediates,
+        shown.expr,
+        shown.behaviour,
+        shown.spectrum,
+        shown.intermediates,
         f"{MEMORIZATION}: " + "; ".join(facts),
         False,
     )

@@ -81,6 +81,7 @@ def test_lookup_is_memorization(lookup_run):
     result = compare_run(lookup_run, top_k=3, progress=False)
     assert not result.match.implements
     assert result.match.verdict.startswith(MEMORIZATION)
+    assert result.match.program == "table"  # what it does implement: the memorized pairs
     assert not result.circuit.found
 
 
