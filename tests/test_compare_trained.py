@@ -115,3 +115,19 @@ def test_cli_user_mistakes_are_one_line(tmp_path):
     assert out.exit_code == 2
     out = CliRunner().invoke(main, ["compare", str(tmp_path), "--top", "0"])
     assert out.exit_code == 2 and "--top" in out.stderr
+
+
+def test_imports_stay_light_and_layered():
+    """The CLI starts without torch; compare reads the task core, never the shell."""
+    import subprocess
+    import sys
+
+    light = "import sys, synthcmp.cli; assert 'torch' not in sys.modules"
+    layered = (
+        "import sys, compare, compare.circuit, compare.match, compare.progress, "
+        "compare.network, compare.handbuilt; "
+        "bad = [m for m in sys.modules if m in ('synthcmp.ui', 'synthcmp.cli') "
+        "or m.startswith(('synthcmp.commands', 'rich', 'click'))]; assert not bad, bad"
+    )
+    for code in (light, layered):
+        subprocess.run([sys.executable, "-c", code], check=True)
