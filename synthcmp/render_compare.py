@@ -114,18 +114,10 @@ def progress_panel(progress: list[dict], phases: dict) -> Panel:
         chosen.append((progress[-1], "final"))
 
     t = Table(header_style="bold", box=None)
-    for col in (
-        "step",
-        "",
-        "train loss",
-        "test loss",
-        "restricted",
-        "excluded",
-        "key share",
-        "‖θ‖",
-        "bits",
-    ):
-        t.add_column(col, justify="left" if col == "" else "right", no_wrap=True)
+    t.add_column("step", justify="right", no_wrap=True)
+    t.add_column("", min_width=9)  # the label wraps first when the terminal is narrow
+    for col in ("train", "test", "restricted", "excluded", "key share", "‖θ‖", "bits"):
+        t.add_column(col, justify="right", no_wrap=True)
     for p, label in chosen:
         t.add_row(
             str(p["step"]), label, _f(p["train_loss"]), _f(p["test_loss"]), _f(p["restricted_loss"]),
@@ -140,7 +132,9 @@ def progress_panel(progress: list[dict], phases: dict) -> Panel:
         body = [t, Text(""), *body]
     else:
         body.append(Text("no checkpoints: progress measures skipped", style="dim"))
-    return Panel(Group(*body), title="progress over training", title_align="left", width=100)
+    return Panel(
+        Group(*body), title="progress over training (losses in nats)", title_align="left", width=100
+    )
 
 
 def render_compare(document: dict, console: Console) -> None:
