@@ -288,8 +288,8 @@ def verdict(rows: list[ProgramMatch], circuit: Circuit | None) -> Match:
 
     The candidate is the program (not the literal table) with the best behaviour, ties to the
     shorter. It is *implemented* when behaviour ≥ :data:`BEHAVIOUR_MATCH`. Otherwise the
-    network has at most memorized its training pairs: the match names the literal table
-    (when it fits the training pairs at least as well as the best program), and the verdict
+    network has at most memorized its training pairs: the match names whichever candidate
+    agrees with it on more inputs, the best program or the literal table, and the verdict
     gives the agreement with the best program overall and on the training pairs, the logit
     model's share of variance and how many frequencies 90% of the embedding needs.
     """
@@ -321,9 +321,9 @@ def verdict(rows: list[ProgramMatch], circuit: Circuit | None) -> Match:
         facts.append(f"Fourier logit model explains {circuit.fve:.1%} of logit variance")
         if circuit.frequencies_for_90:
             facts.append(f"{circuit.frequencies_for_90} frequencies hold 90% of the embedding")
-    # what the network does implement, as far as the candidates go: the memorized table when
-    # it fits the training pairs at least as well as the best program does
-    shown = table if table is not None and table.train_behaviour >= best.train_behaviour else best
+    # the candidate closest to the network on all inputs: the memorized table for a lookup
+    # task, the almost-learned program for a run caught half-way through cleanup
+    shown = table if table is not None and table.behaviour > best.behaviour else best
     return Match(
         shown.expr,
         shown.behaviour,
