@@ -167,7 +167,7 @@ def ladder(report: dict, model) -> list[dict]:
                   "bits": circuit["bits"],
                   "note": f"faithfulness {circuit['faithfulness']:.1%}"})  # fmt: skip
     if table is not None:
-        rungs.append({"rung": "memorized table", "what": f"{report['task']['n_train']} pairs",
+        rungs.append({"rung": "memorized table", "what": f"{report['task']['n_train']:,} pairs",
                       "bits": table["bits"], "note": ""})  # fmt: skip
     rungs.append({"rung": "raw parameters", "what": f"{n_params:,} × float32",
                   "bits": 32.0 * n_params, "note": ""})  # fmt: skip

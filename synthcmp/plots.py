@@ -81,7 +81,7 @@ def plot_spectrum(shares: list[float], key_frequencies: list[int], path: Path, t
 
 
 def plot_circles(coords: dict[int, np.ndarray], labels: np.ndarray, path: Path, title: str) -> Path:
-    """Each residue at its (cos, sin) coordinates for each key frequency, coloured by position.
+    """Each residue at its (cos, sin) coordinates for each key frequency, coloured by angle.
 
     ``coords[k]`` is an (m, 2) array: row i is the embedding of the residue ``labels[i]``
     projected on the directions that carry cos(ω_k i) and sin(ω_k i) (i is the residue itself,
@@ -97,7 +97,9 @@ def plot_circles(coords: dict[int, np.ndarray], labels: np.ndarray, path: Path, 
     for ax, k in zip(axes.ravel(), freqs, strict=False):
         xy = coords[k]
         ax.axis("on")
-        ax.scatter(xy[:, 0], xy[:, 1], c=np.arange(m), cmap="hsv", s=14)
+        # hue = the angle ω_k·i the Fourier algorithm gives position i: a smooth rainbow ring
+        # means the network placed every residue where the algorithm says it belongs.
+        ax.scatter(xy[:, 0], xy[:, 1], c=np.arange(m) * k % m, cmap="hsv", s=14)
         for i in range(0, m, max(1, m // 8)):
             ax.annotate(str(labels[i]), xy[i], fontsize=7)
         ax.set_aspect("equal")
