@@ -96,7 +96,7 @@ def main() -> None:
     parser.add_argument("--max-seconds", type=float, default=600.0, help="cap for each run")
     parser.add_argument("--skip-reference", action="store_true")
     parser.add_argument("--skip-mlp", action="store_true")
-    parser.add_argument("--reference-threads", type=int, default=2)
+    parser.add_argument("--reference-threads", type=int, default=1)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:

@@ -37,7 +37,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from neural.config import TrainConfig
+from neural.config import RESUMABLE_CHANGES, TrainConfig
 from neural.models import build_model
 from synthcmp.errors import TaskError
 from synthcmp.tasks import Split, Task
@@ -169,12 +169,7 @@ def check_resumable(run_dir: Path, task: Task, config: TrainConfig) -> None:
     """A resumed run must be the same run: same task table, same config but for its length."""
     stored = TrainConfig.from_json(json.loads((run_dir / CONFIG).read_text()))
     old, new = stored.to_json(), config.to_json()
-    changed = [
-        k
-        for k in new
-        if k not in ("steps", "stop_after_grok", "device", "threads", "checkpoints")
-        and old.get(k) != new[k]
-    ]
+    changed = [k for k in new if k not in RESUMABLE_CHANGES and old.get(k) != new[k]]
     if changed:
         what = ", ".join(f"{k} {old.get(k)} → {new[k]}" for k in changed)
         raise RunError(f"cannot resume {run_dir} with different settings ({what})")

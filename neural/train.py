@@ -126,19 +126,28 @@ class Run:
 
 
 @contextmanager
-def torch_threads(threads: int | None) -> Iterator[None]:
-    """Use ``threads`` CPU threads for the run, then restore torch's setting.
+def cpu_settings(threads: int | None) -> Iterator[None]:
+    """Use ``threads`` CPU threads and flush denormal floats to zero during the run.
 
-    Why a setting at all: these matrices are small, so a second thread gains little on an
-    idle machine, while on a busy one (the cores shared with other work) two spinning
-    OpenMP threads made each step 3–4× slower than one thread did.
+    Why one thread: these matrices are small, so a second thread gains little on an idle
+    machine, while on a busy one (cores shared with other work) two spinning OpenMP
+    threads made each step 3–4× slower than one thread did.
+
+    Why flush denormals: once the network fits its data, the softmax gives the wrong
+    classes probabilities below 1.2e-38 (float32's smallest normal number), and x86
+    arithmetic on such denormals is slow. Measured on the default run (seed 2): 37.7 →
+    21.1 ms per step before grokking and 43.5 → 15.3 ms after. Zero instead of 1e-40
+    changes no loss or accuracy we report. torch cannot read the flag back, so it is
+    reset to torch's default (off) afterwards.
     """
     before = torch.get_num_threads()
     if threads:
         torch.set_num_threads(threads)
+    torch.set_flush_denormal(True)
     try:
         yield
     finally:
+        torch.set_flush_denormal(False)
         torch.set_num_threads(before)
 
 
@@ -196,7 +205,7 @@ def train(
         raise store.RunError("resume needs a run folder")
     if run_path is not None:
         store.prepare_run_dir(run_path, task, config, resume, force)
-    with torch_threads(config.threads), sigint_flag() as interrupted:
+    with cpu_settings(config.threads), sigint_flag() as interrupted:
         return _train(task, config, on_step, run_path, resume, interrupted)
 
 
