@@ -71,3 +71,33 @@ def test_lookup_summary_says_it_memorized_at_chance(tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "memorized" in result.stdout and "chance" in result.stdout
+
+
+def test_ctrl_c_saves_and_says_how_to_resume(tmp_path):
+    """A real SIGINT to a real process: exit 130, a resume point, and the command to go on."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "run"
+    exe = os.path.join(os.path.dirname(sys.executable), "synthcmp")
+    args = [exe, "train", "lookup", "--p", "11", "--steps", "1000000", "--out", str(out)]
+    proc = subprocess.Popen(
+        args,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )  # fmt: skip
+    deadline = time.time() + 60
+    while not (out / "state.pt").exists() and time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "Interrupted" in stderr and "--resume" in stderr and "Traceback" not in stderr
+    resumed = invoke(
+        "train", "lookup", "--p", "11", "--steps", "20", "--out", str(out), "--resume", "--json"
+    )
+    assert resumed.exit_code == 0, resumed.output
+    assert json.loads(resumed.stdout)["steps"] >= 20
