@@ -312,3 +312,14 @@ def test_small_modadd_groks_within_budget():
     assert run.grok_step is not None, run.final
     assert run.final["test_acc"] >= 0.99
     assert run.status == "grokked" and run.steps == run.grok_step + 20
+
+
+def test_with_label_noise_grokking_is_judged_on_clean_labels():
+    """Noisy test labels cap accuracy near 1 − noise, so the clean labels decide grokking."""
+    task = get_task("modadd", p=13, noise=0.2)
+    run = train(task, tiny_config(steps=100))
+    assert all("test_acc_clean" in row for row in run.metrics)
+    assert any(row["test_acc_clean"] != row["test_acc"] for row in run.metrics)
+    first = next((r["step"] for r in run.metrics if r["test_acc_clean"] >= 0.99), None)
+    assert run.grok_step == first
+    assert "test_acc_clean" not in train(get_task("modadd", p=13), tiny_config(steps=5)).metrics[0]

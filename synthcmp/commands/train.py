@@ -91,9 +91,9 @@ def train(
 
     \b
     Examples:
-      synthcmp train modadd --p 97              groks in seconds with the defaults
-      synthcmp train lookup --p 23              memorizes; test accuracy stays at chance
-      synthcmp train modadd --out runs/a --resume   continue an interrupted run
+      synthcmp train modadd --p 97                 groks in seconds
+      synthcmp train lookup --p 23                 memorizes; test stays at chance
+      synthcmp train modadd --out runs/a --resume  continue an interrupted run
     """
     import json
 
