@@ -15,8 +15,8 @@ LayerNorm; the unembedding ``W_U`` reads the residual stream at the ``=`` positi
     h₂ = h₁ + W_out ReLU(W_in h₁ + b_in) + b_out  (B, d)
     logits = h₂ W_U                               (B, n)
 
-Only the ``=`` position feeds the logits, so the last block computes its query, MLP and
-output there alone: a third of the work, and the same numbers.
+Only the ``=`` position feeds the logits, so the last block computes its query and MLP
+there alone (a third of the MLP's work) and the numbers are the same — a test checks it.
 
 **mlp** (Gromov 2023, "Grokking modular arithmetic"): separate embeddings ``E_x``, ``E_y``
 of the two inputs (learned, or fixed one-hots as in the paper), summed or concatenated,
@@ -27,6 +27,7 @@ for which Gromov writes the grokked solution in closed form), and a linear reado
     logits = h W_U                                                      (B, n)
 
 With one-hot inputs and concatenation ``W_in [e_x ; e_y]`` is exactly Gromov's ``W₁``.
+(One-hots *summed* give ``W_in (e_x + e_y)``, symmetric in x and y: it cannot learn x − y.)
 
 **The activation cache.** ``run_with_cache(x, y)`` returns ``(logits, cache)`` where
 ``cache`` maps stable dotted names (TransformerLens style) to tensors, so analysis code
@@ -56,6 +57,8 @@ class ModelConfig:
 
     ``d_model`` is the residual width (transformer) or the embedding width (mlp);
     ``embed`` and ``combine`` only concern the mlp; ``act`` is the MLP nonlinearity of both.
+    The field defaults are Nanda et al.'s sizes; the trainer's measured defaults (smaller,
+    faster) are in :data:`neural.config.DEFAULTS`.
     """
 
     kind: str = "transformer"  # "transformer" | "mlp"
@@ -304,12 +307,12 @@ class MLP(nn.Module):
         return logits, cache
 
     def embedding_matrix(self, which: str = "x") -> Tensor:
-        """(n, d): row ``a`` is what input ``which`` = a writes before the nonlinearity.
+        """(n, d): row ``a`` is what input ``which`` = a writes into the network.
 
-        With learned embeddings that is ``E_x`` (or ``E_y``). With one-hots the embedding is
-        the identity, so the informative matrix is the slice of ``W_in`` that the one-hot
-        selects: ``W_in[:n].T``-style, shape (n, d_mlp) (for ``combine="sum"`` both inputs
-        share ``W_in`` and only ``E`` differs, so it is ``W_in`` itself, (n, d_mlp)).
+        With learned embeddings that is ``E_x`` or ``E_y``, (n, d_model). With one-hots the
+        embedding is the identity, so the informative matrix is the block of ``W_in`` that
+        the one-hot selects, (n, d_mlp): rows ``:n`` (x) or ``n:`` (y) of ``W_in`` when
+        concatenated, all of ``W_in`` (shared by x and y) when summed.
         """
         if which not in ("x", "y"):
             raise ValueError(f"which must be 'x' or 'y', got {which!r}")

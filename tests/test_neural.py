@@ -323,3 +323,16 @@ def test_with_label_noise_grokking_is_judged_on_clean_labels():
     first = next((r["step"] for r in run.metrics if r["test_acc_clean"] >= 0.99), None)
     assert run.grok_step == first
     assert "test_acc_clean" not in train(get_task("modadd", p=13), tiny_config(steps=5)).metrics[0]
+
+
+def test_neural_imports_only_the_task_core_of_synthcmp():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, neural; "
+        "print([m for m in sys.modules if m in ('synthcmp.ui', 'synthcmp.cli', 'rich', 'click')"
+        " or m.startswith('synthcmp.commands')])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
