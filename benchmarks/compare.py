@@ -105,7 +105,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=None)
     ap.add_argument("--out", type=Path, default=None, help="where to put trained runs")
     ap.add_argument("--top", type=int, default=5)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (compare_run uses 1)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 

@@ -8,6 +8,8 @@ its named activation cache. Activations are read by name only (``mlp.post``,
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +33,17 @@ class Probe:
         return self.logits.argmax(axis=2)
 
 
+@contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """Run the block with ``n`` torch CPU threads, then restore the previous setting."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def all_inputs(n: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Every pair (x, y) in row-major order."""
     x = torch.arange(n).repeat_interleave(n)
@@ -40,7 +53,8 @@ def all_inputs(n: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 def weight_norm(model: torch.nn.Module) -> float:
     """‖θ‖₂ over all trainable parameters."""
-    return float(torch.sqrt(sum((p.detach().double() ** 2).sum() for p in model.parameters())))
+    flat = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
+    return float(torch.linalg.vector_norm(flat.double()))
 
 
 @torch.no_grad()
