@@ -336,3 +336,19 @@ def test_neural_imports_only_the_task_core_of_synthcmp():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device here")
+def test_cuda_run_matches_cpu_closely(tmp_path):
+    task = get_task("modadd", p=13)
+    cpu = train(task, tiny_config(steps=20))
+    gpu = train(task, tiny_config(steps=20, device="cuda"), run_dir=tmp_path / "run")
+    assert abs(cpu.final["train_loss"] - gpu.final["train_loss"]) < 1e-3
+    assert next(load_run(tmp_path / "run").load_model().parameters()).device.type == "cpu"
+
+
+def test_cuda_asked_for_where_there_is_none_is_a_clear_error():
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(RunError, match="CUDA is not available"):
+        train(get_task("modadd", p=13), tiny_config(device="cuda"))
