@@ -13,6 +13,19 @@ Usage::
 The synthesizer's result is loaded from (or saved to) each run's synth.json and is not
 part of the timing. Prints one block per run: the circuit's numbers, the verdict, the
 phases and the seconds of each part.
+
+Measured (2 shared CPU cores, load average ≈ 3 from other jobs; transformer with the
+neural defaults at p = 97, 1 torch thread; top 5 programs + the table):
+
+    run                         ckpts  extract+match  progress   verdict
+    modadd  (grok step 160)       51       1.2 s        4.2 s    implements x + y
+    modmul  (grok step 200)       53       0.8 s        4.3 s    implements x * y (dlog basis)
+    lookup  (4000 steps)          76       0.9 s        5.0 s    memorization — no compact circuit
+    modadd, train frac 0.25       57       1.0 s        2.9 s    implements x + y
+    modadd, mlp                   57       1.3 s        3.8 s    implements x + y
+
+With 2 torch threads on the same busy machine the progress measures took 15.4 s instead
+of 3.9 s (thread-pool overhead on tiny batches), hence one thread.
 """
 
 from __future__ import annotations
