@@ -452,6 +452,8 @@ class Circuit:
     neuron_clusters: dict[str, int] = field(default_factory=dict)  # k → neurons (0: other)
     neuron_key_fraction: float = float("nan")  # neurons whose dominant frequency is key
     neuron_mean_share: float = float("nan")  # mean share explained by the dominant frequency
+    neuron_frequency: list[int] = field(default_factory=list)  # per neuron (0: dead)
+    neuron_share: list[float] = field(default_factory=list)  # per neuron
     expression: str = ""
 
     @property
@@ -623,5 +625,7 @@ def extract_circuit(
         neuron_clusters=clusters,
         neuron_key_fraction=key_frac,
         neuron_mean_share=mean_share,
+        neuron_frequency=[] if neurons is None else [int(k) for k in nf],
+        neuron_share=[] if neurons is None else [round(float(v), 4) for v in ns],
         expression=str(circuit_sympy(form, key, alphas)) if with_expression else "",
     )
