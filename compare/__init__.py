@@ -58,6 +58,7 @@ __all__ = [
     "ProgramMatch",
     "ProgressPoint",
     "analyse_model",
+    "load_or_synthesize",
     "compare_run",
 ]
 
