@@ -99,6 +99,7 @@ class Run:
     memorization_step: int | None
     grok_step: int | None
     status: str  # "grokked" (stopped after grokking) | "finished" (ran all steps)
+    #            | "interrupted" | "diverged" (in summary.json only: train() raised)
     final: dict
     metrics: list[dict] = field(repr=False)
     model: nn.Module = field(repr=False)
@@ -287,10 +288,24 @@ def _train(task, config, on_step, run_dir, resume, interrupted) -> Run:
         store.atomic_torch_save(state, run_dir / store.STATE)
         store.write_metrics(run_dir, metrics)
 
+    def make_run(step: int, status: str) -> Run:
+        keys = ("train_acc", "test_acc", "train_loss", "test_loss", "weight_norm")
+        final = {k: metrics[-1][k] for k in keys} if metrics else {}
+        return Run(
+            run_dir, config, task, step, elapsed(), mem_step, grok_step, status, final,
+            metrics, model, split.n_train, split.n_test,
+        )  # fmt: skip
+
+    def write_summary(step: int, status: str) -> None:
+        """summary.json always says where the folder stands, also when training stopped."""
+        if run_dir is not None:
+            store.atomic_write_json(run_dir / store.SUMMARY, make_run(step, status).to_json())
+
     step = start
     while True:
         if interrupted[0]:
             save_state(step)
+            write_summary(step, "interrupted")
             raise TrainingInterrupted(run_dir, step)
         for group in optimizer.param_groups:  # linear warmup, a pure function of the step
             group["lr"] = (
@@ -308,6 +323,7 @@ def _train(task, config, on_step, run_dir, resume, interrupted) -> Run:
         if not math.isfinite(loss_value):
             if run_dir is not None:
                 store.write_metrics(run_dir, metrics)
+                write_summary(step, "diverged")
             where = (
                 f"; the last good checkpoint is step {last_saved} in {run_dir}"
                 if last_saved is not None and run_dir
@@ -375,18 +391,8 @@ def _train(task, config, on_step, run_dir, resume, interrupted) -> Run:
         optimizer.step()
         step += 1
 
-    seconds = elapsed()
     model.eval()
-    last = metrics[-1]
-    final = {
-        k: last[k] for k in ("train_acc", "test_acc", "train_loss", "test_loss", "weight_norm")
-    }
-    stopped_early = step < config.steps
-    run = Run(
-        run_dir, config, task, step, seconds, mem_step, grok_step,
-        "grokked" if stopped_early else "finished", final, metrics, model,
-        split.n_train, split.n_test,
-    )  # fmt: skip
+    run = make_run(step, "grokked" if step < config.steps else "finished")
     if run_dir is not None:
         store.atomic_torch_save(store.cpu_state_dict(model), run_dir / store.MODEL)
         store.atomic_write_json(run_dir / store.SUMMARY, run.to_json())

@@ -177,6 +177,7 @@ def test_resume_after_ctrl_c_equals_an_uninterrupted_run(tmp_path):
     with pytest.raises(TrainingInterrupted) as stop:
         train(task, config, on_step=ctrl_c_at_35, run_dir=tmp_path / "cut")
     assert stop.value.step == 36
+    assert load_run(tmp_path / "cut").summary["status"] == "interrupted"
     resumed = train(task, config, run_dir=tmp_path / "cut", resume=True)
     assert strip_time(resumed.metrics) == strip_time(whole.metrics)
     assert same_weights(resumed.model, whole.model)
@@ -289,6 +290,7 @@ def test_nan_loss_stops_with_a_clear_message_and_keeps_the_last_good_checkpoint(
         train(task, config, run_dir=tmp_path / "run")
     loaded = load_run(tmp_path / "run")
     assert loaded.checkpoint_steps and not (tmp_path / "run" / "model.pt").exists()
+    assert loaded.summary["status"] == "diverged"
     model = loaded.load_model()
     assert all(torch.isfinite(p).all() for p in model.parameters())
 
