@@ -41,3 +41,7 @@ def main() -> None:
 
 for command in (tasks.tasks, synth.synth, train.train, compare.compare, run.run):
     main.add_command(command)
+
+
+if __name__ == "__main__":
+    main()
