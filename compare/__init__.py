@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from compare.circuit import Circuit, candidate_bases, choose_form, extract_circuit
+from compare.circuit import Circuit, LogitFit, candidate_bases, choose_form, extract_circuit
 from compare.match import (
     Match,
     ProgramMatch,
@@ -142,7 +142,7 @@ def analyse_model(
     split: Split,
     programs: list,
     on_progress: Callable[[CompareProgress], None] | None = None,
-) -> tuple[Circuit, list[ProgramMatch], Match, object]:
+) -> tuple[Circuit, list[ProgramMatch], Match, LogitFit]:
     """Extract ``model``'s circuit and match it against ``programs``.
 
     ``programs`` are ranked programs (anything with ``expr``, ``kind`` and ``bits``: a
