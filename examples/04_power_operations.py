@@ -31,7 +31,7 @@ def main(quick: bool, frac: float) -> None:
     p, steps = (11, 300) if quick else (23, 1500)
     names = POWER_TASKS[:3] if quick else POWER_TASKS
     print(f"p = {p}, {frac:.0%} of the pairs for training, at most {steps} steps each\n")
-    print(f"{'task':9s} {'f(x, y)':34s} {'memorized':>9s} {'grokked':>8s} {'test':>6s}  match")
+    print(f"{'task':9s} {'f(x, y)':41s} {'memorized':>9s} {'grokked':>8s} {'test':>6s}  match")
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
@@ -42,7 +42,7 @@ def main(quick: bool, frac: float) -> None:
             m = result.match
             said = (f"{m.program} ({m.behaviour:.0%} agreement)" if m.implements
                     else "memorization")  # fmt: skip
-            print(f"{name:9s} {task.formula:34s} {str(run.memorization_step or '–'):>9s} "
+            print(f"{name:9s} {task.formula:41s} {str(run.memorization_step or '–'):>9s} "
                   f"{str(run.grok_step or '–'):>8s} {run.final['test_acc']:6.1%}  {said}")  # fmt: skip
     print(f"\n{time.perf_counter() - t0:.0f} s in all")
 
