@@ -132,9 +132,11 @@ class Run:
 def cpu_settings(threads: int | None) -> Iterator[None]:
     """Use ``threads`` CPU threads and flush denormal floats to zero during the run.
 
-    Why one thread: these matrices are small, so a second thread gains little on an idle
-    machine, while on a busy one (cores shared with other work) two spinning OpenMP
-    threads made each step 3–4× slower than one thread did.
+    Why one thread by default: on an idle 2-core machine a second thread makes the default
+    run 1.4–2× faster (117 vs 51–69 steps/s), but on a busy one (cores shared with other
+    work) two spinning OpenMP threads made it 3–4× *slower* (8.3 vs 29.5 steps/s). One
+    thread groks within the 30 s target either way; two would miss it on a loaded machine.
+    (Passive OpenMP waiting did not help: 44 steps/s with two threads on the idle machine.)
 
     Why flush denormals: once the network fits its data, the softmax gives the wrong
     classes probabilities below 1.2e-38 (float32's smallest normal number), and x86
