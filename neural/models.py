@@ -177,7 +177,23 @@ class Block(nn.Module):
         return out
 
 
-class Transformer(nn.Module):
+class CachedModel(nn.Module):
+    """What both models share: ``forward`` and ``run_with_cache`` are one pass, ``_forward``,
+    which fills the cache of named activations when it is given one."""
+
+    def _forward(self, x: Tensor, y: Tensor, cache: dict | None) -> Tensor:
+        raise NotImplementedError
+
+    def forward(self, x: Tensor, y: Tensor) -> Tensor:
+        return self._forward(x, y, None)
+
+    def run_with_cache(self, x: Tensor, y: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        cache: dict[str, Tensor] = {}
+        logits = self._forward(x, y, cache)
+        return logits, cache
+
+
+class Transformer(CachedModel):
     """Nanda et al.'s modular-addition transformer (one layer by default).
 
     Activation names (B = batch, h = heads, d = d_model, all at the "=" position but
@@ -237,14 +253,6 @@ class Transformer(nn.Module):
             cache["resid.final"] = final
         return final @ self.W_U  # (B, n)
 
-    def forward(self, x: Tensor, y: Tensor) -> Tensor:
-        return self._forward(x, y, None)
-
-    def run_with_cache(self, x: Tensor, y: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
-        cache: dict[str, Tensor] = {}
-        logits = self._forward(x, y, cache)
-        return logits, cache
-
     def embedding_matrix(self, which: str = "x") -> Tensor:
         """(n, d_model): the token embeddings of the n symbols (shared by x and y; "=" left out)."""
         return self.W_E[: self.n]
@@ -258,7 +266,7 @@ class Transformer(nn.Module):
 # mlp
 
 
-class MLP(nn.Module):
+class MLP(CachedModel):
     """Gromov's two-layer network ``logits = W_U φ(W_in combine(E_x[x], E_y[y]))``, no biases."""
 
     ACTIVATION_NAMES = ("embed.x", "embed.y", "mlp.pre", "mlp.post", "resid.final")
@@ -297,14 +305,6 @@ class MLP(nn.Module):
             cache.update({"embed.x": ex, "embed.y": ey, "mlp.pre": pre, "mlp.post": post})
             cache["resid.final"] = post
         return post @ self.W_U  # (B, n)
-
-    def forward(self, x: Tensor, y: Tensor) -> Tensor:
-        return self._forward(x, y, None)
-
-    def run_with_cache(self, x: Tensor, y: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
-        cache: dict[str, Tensor] = {}
-        logits = self._forward(x, y, cache)
-        return logits, cache
 
     def embedding_matrix(self, which: str = "x") -> Tensor:
         """(n, d): row ``a`` is what input ``which`` = a writes into the network.
