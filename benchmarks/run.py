@@ -65,8 +65,7 @@ def main() -> None:
     print(f"\nmodadd p = {args.p}: {len(ok)}/{len(modadd)} runs grokked, matched to x + y and "
           f"within 60 s; slowest {worst:.1f} s")  # fmt: skip
     lookup = rows[-1]["report"]["compare"]["match"]
-    print(f"lookup p = {args.p}: {'memorization' if not lookup['implements'] else 'NOT memorization'}"
-          f" — {lookup['verdict']}")  # fmt: skip
+    print(f"lookup p = {args.p}: {lookup['verdict']}")
 
 
 if __name__ == "__main__":

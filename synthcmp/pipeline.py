@@ -153,6 +153,8 @@ def task_section(task: Task, split) -> dict:
 
 def ladder(report: dict, model) -> list[dict]:
     """The description-length ladder, shortest first as the ranking found it (see module doc)."""
+    from compare.circuit import FAITHFUL
+
     programs = report["synth"]["programs"]
     best = next((p for p in programs if p["kind"] == "program"), None)
     table = next((p for p in programs if p["kind"] == "table"), None)
@@ -162,10 +164,12 @@ def ladder(report: dict, model) -> list[dict]:
     if best is not None:
         rungs.append({"rung": "shortest program", "what": best["expr"], "bits": best["bits"],
                       "note": f"{best['exceptions']} exceptions"})  # fmt: skip
+    found = bool(circuit["key_frequencies"]) and circuit["faithfulness"] >= FAITHFUL
     rungs.append({"rung": "extracted circuit",
                   "what": ", ".join(f"k={k}" for k in circuit["key_frequencies"]) or "none found",
                   "bits": circuit["bits"],
-                  "note": f"faithfulness {circuit['faithfulness']:.1%}"})  # fmt: skip
+                  "note": f"faithfulness {circuit['faithfulness']:.1%}" if found else
+                          f"no circuit: agrees with the network on {circuit['faithfulness']:.1%}"})  # fmt: skip
     if table is not None:
         rungs.append({"rung": "memorized table", "what": f"{report['task']['n_train']:,} pairs",
                       "bits": table["bits"], "note": ""})  # fmt: skip
