@@ -95,6 +95,8 @@ def test_terminal_report_on_lookup_says_memorization(tmp_path):
     report = json.loads((tmp_path / "lookup" / "report.json").read_text())
     assert report["synth"]["programs"][0]["kind"] == "table"  # MDL: no program beats the table
     assert not report["compare"]["match"]["implements"]
+    circuit_rung = next(r for r in report["ladder"] if r["rung"] == "extracted circuit")
+    assert circuit_rung["note"].startswith("no circuit")
 
 
 def test_ctrl_c_while_training_keeps_the_partial_run(tmp_path, monkeypatch):
