@@ -17,7 +17,8 @@ x + y, x − y, y − x or −x − y). With the class means removed, ``L̃ = L 
   (x, y) plane, any dependence on c) hold at least :data:`KEY_SHARE` of ‖L̃‖². That is
   2 directions per frequency, never the ~4·(m/2) cross terms that an outer product of 1-D
   frequency masks of x and y would keep; those cross terms would let the "restricted"
-  logits fit memorized noise and flatter both losses below.
+  logits fit memorized noise and flatter both losses below. Frequencies that hold ≥ 4× the
+  uniform share of the embedding join them (see :func:`embedding_key_frequencies`).
 * **the logit model**: α_k = ⟨L̃, cos(ω_k(u − c))⟩ / ‖cos(ω_k(u − c))‖² (least squares; the
   waves are orthogonal, so each α_k is fitted alone) and its fraction of variance explained
   ``fve = Σ_k α_k² ‖cos(ω_k(u − c))‖² / ‖L̃‖²``.
@@ -57,6 +58,7 @@ from compare.fourier import (
 from synthcmp.tasks import Task, is_prime
 
 KEY_SHARE = 0.02  # a frequency is key when its 2 logit directions hold ≥ 2% of ‖L̃‖²
+EMBED_KEY_FACTOR = 4.0  # an embedding frequency is key at ≥ 4× the uniform share
 EMBED_MASS = 0.9  # "how many frequencies carry 90% of the embedding"
 MAX_QUANT_BITS = 12
 FORMS = ((1, 1), (1, -1), (-1, 1), (-1, -1))
@@ -184,6 +186,22 @@ def key_frequencies(fit: LogitFit, threshold: float = KEY_SHARE) -> list[int]:
     share = fit.share
     ks = [k for k in np.argsort(-share) if k > 0 and share[k] >= threshold]
     return [int(k) for k in ks]
+
+
+def embedding_key_frequencies(share: np.ndarray, exclude: list[int]) -> list[int]:
+    """Frequencies the embedding concentrates on (≥ :data:`EMBED_KEY_FACTOR` × the uniform
+    share 1/⌊m/2⌋) that the logit rule missed, largest first.
+
+    Why both rules: a grokked network can put nearly all of its *logit* variance on one
+    frequency k₁ while its embedding still carries a second one k₂ in earnest (a seed at
+    p = 97: 98.7% of ‖L̃‖² on k₁ = 31, but 23% of ‖W_E‖² on k₂ = 45). cos(ω₁(u − c)) alone
+    has near-ties (every c with ω₁(u − c) ≈ 0 mod 2π), and the 0.6% of variance on k₂ is what
+    breaks them: leaving it out makes the restricted loss 2.6 nats instead of 0.001.
+    A random embedding spreads evenly, so no frequency comes near 4× the uniform share.
+    """
+    uniform = 1.0 / max(len(share) - 1, 1)
+    ks = [k for k in np.argsort(-share) if k > 0 and share[k] >= EMBED_KEY_FACTOR * uniform]
+    return [int(k) for k in ks if int(k) not in exclude]
 
 
 def alpha(fit: LogitFit, key: list[int]) -> np.ndarray:
@@ -575,6 +593,10 @@ def extract_circuit(
     fit = fit or choose_form(logits, bases)
     form, basis, n = fit.form, fit.form.basis, task.n
     key = key_frequencies(fit)
+    share = None
+    if embedding is not None:
+        share = embedding_share(np.asarray(embedding, dtype=np.float64), basis)
+        key += embedding_key_frequencies(share, exclude=key)
     alphas = alpha(fit, key)
     restricted, excluded = restricted_excluded(logits, task, train, fit, key)
     cover = grid_mask(basis, n) & task.domain
@@ -583,8 +605,7 @@ def extract_circuit(
 
     emb_share: list[float] = []
     key_emb, n90 = float("nan"), 0
-    if embedding is not None:
-        share = embedding_share(np.asarray(embedding, dtype=np.float64), basis)
+    if share is not None:
         emb_share = share.tolist()
         key_emb = float(share[key].sum()) if key else 0.0
         n90 = frequencies_for_mass(share[1:])

@@ -170,3 +170,17 @@ def test_phases_are_read_off_the_curves():
     assert phases.cleanup == 900
     never = [dict(m, test_acc=0.01, test_loss=12.0) for m in metrics]
     assert detect_phases([], never) == Phases(100, None, None)
+
+
+def test_embedding_heavy_frequency_joins_the_key_set():
+    """A frequency with little logit variance but a large embedding share is key too."""
+    from compare.circuit import embedding_key_frequencies
+
+    share = np.full(49, 1.0 / 48)
+    share[0] = 0.0
+    share[45] = 5 * share[1]
+    share /= share.sum()
+    assert embedding_key_frequencies(share, exclude=[31]) == [45]
+    assert embedding_key_frequencies(share, exclude=[45]) == []
+    flat = np.r_[0.0, np.full(48, 1.0 / 48)]
+    assert embedding_key_frequencies(flat, exclude=[]) == []
