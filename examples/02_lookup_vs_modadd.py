@@ -41,7 +41,7 @@ def ladder(name: str, p: int, frac: float, steps: int, tmp: Path) -> dict:
         "best explanation": f"{best.expr} ({best.bits:.0f} bits)",
         "table bits": table.bits,
         "network test acc": run.final["test_acc"],
-        "circuit bits": result.circuit.bits,
+        "circuit bits": result.circuit.bits if result.circuit.found else "none (no circuit found)",
         "circuit faithful": result.circuit.faithfulness,
         "verdict": result.match.verdict.split(":")[0],
     }
