@@ -183,6 +183,7 @@ def eval_group(
     node: Node, x: np.ndarray, y: np.ndarray, mul: np.ndarray, inverse: np.ndarray
 ) -> np.ndarray:
     """Evaluate ``node`` in a group given by its multiplication table ``mul[a, b] = a·b``."""
+    identity = int(mul[0, inverse[0]])  # a · a⁻¹, whatever the indexing
 
     def go(n: Node) -> np.ndarray:
         if n.op == "x":
@@ -197,7 +198,7 @@ def eval_group(
             return mul[go(n.args[0]), inverse[go(n.args[1])]]
         if n.op == "pow":
             a = go(n.args[0])
-            result = np.zeros_like(a)  # element 0 is the identity in our S5 indexing
+            result = np.full_like(a, identity)
             for _ in range(n.value):
                 result = mul[result, a]
             return result

@@ -399,14 +399,15 @@ def with_noise(task: Task, noise: float, seed: int = 0) -> Task:
 
 
 def task_table_rows(p: int = DEFAULT_P) -> list[dict]:
-    """One row per built-in task at modulus ``p`` (for ``synthcmp tasks``)."""
+    """One row per built-in task at modulus ``p`` (for ``synthcmp tasks``), read off the built
+    task itself; ``domain_size`` is None where the task cannot be built at this p."""
     rows = []
     for info in BUILTIN.values():
-        if info.family == "group":
-            n, size = 120, 120 * 120
-        else:
-            n = p
-            size = p * (p - 1) if info.name in ("moddiv", "modcond") else p * p
+        try:
+            task = builtin_task(info.name, p)
+            n, size = task.n, task.domain_size
+        except TaskError:  # e.g. moddiv at a p that is not prime
+            n, size = p, None
         rows.append(
             {"name": info.name, "formula": info.formula, "family": info.family,
              "expr": info.expr, "n": n, "domain_size": size}

@@ -101,7 +101,3 @@ def print_json(document: dict) -> None:
 
 def task_header(task: Task) -> str:
     return f"[bold]{task.name}[/]: {task.formula}   n = {task.n}, domain {task.domain_size}"
-
-
-def not_built(what: str, issue: str) -> None:
-    raise click.ClickException(f"`synthcmp {what}` is not built yet ({issue}).")

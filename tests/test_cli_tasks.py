@@ -91,3 +91,12 @@ def test_bad_table_file_is_one_clean_line(tmp_path, text, message):
     result = invoke("synth", "--table", bad_table(tmp_path, text))
     assert result.exit_code == 2 and message in result.output
     assert isinstance(result.exception, SystemExit)
+
+
+def test_tasks_at_a_composite_p_marks_the_division_tasks():
+    rows = {
+        r["name"]: r for r in json.loads(invoke("tasks", "--json", "--p", "12").stdout)["tasks"]
+    }
+    assert rows["moddiv"]["domain_size"] is None and rows["modcond"]["domain_size"] is None
+    assert rows["modmul"]["domain_size"] == 144
+    assert "needs prime p" in invoke("tasks", "--p", "12").stdout

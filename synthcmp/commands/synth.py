@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from synthcmp.tasks import DEFAULT_TRAIN_FRAC, Task
-from synthcmp.ui import UserError, check_frac, console, err_console, print_json, task_options
+from synthcmp.ui import UserError, console, err_console, print_json, task_options
 
 
 @click.command()
@@ -57,7 +57,6 @@ def synth(
             console.print(grammar_table(grammar))
         return
 
-    check_frac(frac)
     if top < 1:
         raise UserError(f"--top must be at least 1, got {top}")
     for name, value in (("--max-bits", max_bits), ("--timeout", timeout)):

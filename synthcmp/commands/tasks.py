@@ -37,7 +37,9 @@ def tasks(p: int, as_json: bool) -> None:
     table.add_column("n", justify="right")
     table.add_column("domain", justify="right")
     for row in rows:
-        table.add_row(row["name"], row["formula"], str(row["n"]), f"{row['domain_size']:,}")
+        size = row["domain_size"]
+        shown = f"{size:,}" if size is not None else "needs prime p"
+        table.add_row(row["name"], row["formula"], str(row["n"]), shown)
     console.print(table)
     console.print(
         "Custom tasks: [bold]--expr[/] 'x*y + 3*x' (ops + - * / ** inv ite odd) "
