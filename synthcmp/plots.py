@@ -127,7 +127,7 @@ def plot_progress(
     losses.set(xscale="log", yscale="log", xlabel="step", ylabel="cross-entropy", title="losses")
     for key, color, label in (("key_share", "#d62728", "key frequencies' share of ‖W_E‖²"),
                               ("weight_norm", "#7f7f7f", "weight norm (scaled)")):  # fmt: skip
-        values = np.array([m.get(key, np.nan) or np.nan for m in progress], dtype=float)
+        values = np.array([np.nan if m.get(key) is None else m[key] for m in progress], dtype=float)
         if key == "weight_norm" and np.isfinite(values).any():
             values = values / np.nanmax(values)
         share.plot(steps, values, color=color, label=label)
