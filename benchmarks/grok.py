@@ -53,7 +53,7 @@ def child(spec: dict) -> dict:
     """Run one training in this process and return its numbers."""
     from neural.config import REFERENCE, default_config
     from neural.train import train
-    from synthcmp.tasks import DEFAULT_TRAIN_FRAC, get_task
+    from taskcore.table import DEFAULT_TRAIN_FRAC, get_task
 
     task = get_task("modadd", p=spec["p"])
     if spec["recipe"] == "reference":

@@ -28,21 +28,22 @@ Three depths, each a number in [0, 1], measured on every valid input of the task
    that input by any network: η² = 1 there says nothing about the algorithm.)
 
 The verdict names the program with the best behaviour if the network agrees with it on at
-least :data:`BEHAVIOUR_MATCH` of inputs; otherwise it is "memorization — no compact
+least :data:`taskcore.events.IMPLEMENTS` of inputs; otherwise it is "memorization — no compact
 circuit", with the numbers that show it.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from compare.circuit import Circuit, finite_json
+from compare.circuit import Circuit
 from compare.fourier import Basis
+from taskcore.events import IMPLEMENTS
+from taskcore.serial import JsonMixin
 
-BEHAVIOUR_MATCH = 0.99  # the network implements a program that it agrees with on ≥ 99% of inputs
 SUPPORT_MASS = 0.99
 MEMORIZATION = "memorization — no compact circuit"
 
@@ -156,23 +157,22 @@ def spectrum_share(
 
 
 @dataclass(frozen=True)
-class NodeMatch:
+class NodeMatch(JsonMixin):
     """η² of every layer over the level sets of one internal node of a program."""
 
     node: str
     eta2: dict[str, float]  # layer name → η²
+    best_layer: str = ""
+    best: float = float("nan")
 
-    @property
-    def best_layer(self) -> str:
-        return max(self.eta2, key=self.eta2.get) if self.eta2 else ""
-
-    @property
-    def best(self) -> float:
-        return max(self.eta2.values()) if self.eta2 else float("nan")
+    @classmethod
+    def of(cls, node: str, eta2: dict[str, float]) -> NodeMatch:
+        best = max(eta2, key=eta2.get) if eta2 else ""
+        return cls(node, eta2, best, eta2[best] if eta2 else float("nan"))
 
 
 @dataclass(frozen=True)
-class ProgramMatch:
+class ProgramMatch(JsonMixin):
     """One synthesized program held against the network."""
 
     rank: int
@@ -185,25 +185,6 @@ class ProgramMatch:
     support: float  # the spectrum's support, as a share of all coefficients
     intermediates: float  # mean over two-input nodes of the best layer's η² (nan: none)
     nodes: list[NodeMatch] = field(default_factory=list)
-
-    def to_json(self) -> dict:
-        data = asdict(self)
-        data["nodes"] = [
-            {"node": nd.node, "eta2": nd.eta2, "best_layer": nd.best_layer, "best": nd.best}
-            for nd in self.nodes
-        ]
-        return finite_json(data)
-
-    @classmethod
-    def from_json(cls, data: dict) -> ProgramMatch:
-        data = {k: (float("nan") if v is None and k in _FLOATS else v) for k, v in data.items()}
-        nodes = [NodeMatch(nd["node"], nd["eta2"]) for nd in data.get("nodes", [])]
-        return cls(
-            **{**{k: data[k] for k in cls.__dataclass_fields__ if k in data}, "nodes": nodes}
-        )
-
-
-_FLOATS = {"behaviour", "train_behaviour", "spectrum", "support", "intermediates", "bits"}
 
 
 def depends_on_both(v: np.ndarray) -> bool:
@@ -219,43 +200,59 @@ def layer_bank(layers: dict[str, np.ndarray], domain: np.ndarray) -> LayerBank:
 
 def node_matches(layers: LayerBank, nodes: dict[str, np.ndarray]) -> list[NodeMatch]:
     """η² of each layer over the level sets of each node's values (N,)."""
-    return [NodeMatch(name, layers.eta_squared(v)) for name, v in nodes.items()]
+    return [NodeMatch.of(name, layers.eta_squared(v)) for name, v in nodes.items()]
 
 
-def match_program(
-    rank: int,
-    expr: str,
-    kind: str,
-    bits: float,
-    f: np.ndarray,
-    node_values: dict[str, np.ndarray],
-    net_pred: np.ndarray,
-    power: np.ndarray,
-    layers: LayerBank,
-    domain: np.ndarray,
-    train: np.ndarray,
-    basis: Basis,
-    spectra: dict[bytes, tuple[float, float]] | None = None,
-) -> ProgramMatch:
-    """Score one program. ``f`` (n, n) is its table (−1 where it says nothing);
-    ``node_values`` maps each internal node to its (n, n) values; ``power`` is
-    :func:`logit_power`; ``layers`` is :func:`layer_bank` of the activations over the valid
-    inputs; the masks are (n, n). ``spectra`` caches the spectrum score by table, for the
-    equal-valued programs a synthesizer returns (``x + y``, ``x - -y``)."""
-    nodes = node_matches(layers, {k: v[domain] for k, v in node_values.items()})
-    table = np.where(domain, f, -1)
-    spectra = {} if spectra is None else spectra
-    if table.tobytes() not in spectra:
-        spectra[table.tobytes()] = spectrum_share(power, table, basis)
-    share, support = spectra[table.tobytes()]
-    joint = [nd.best for nd in nodes if depends_on_both(node_values[nd.node])]
+@dataclass
+class NetworkView:
+    """What matching reads of one network, computed once and shared by every program.
+
+    ``prediction`` is the (n, n) argmax (−1 off the domain); ``power`` the logits'
+    :func:`logit_power` in ``basis``; ``layers`` the :func:`layer_bank` of the activations
+    over the valid inputs; ``domain`` and ``train`` (n, n) masks. ``spectra`` caches the
+    spectrum score by table, for programs with one table (``x + y``, ``x - -y``).
+    """
+
+    prediction: np.ndarray
+    power: np.ndarray
+    layers: LayerBank
+    domain: np.ndarray
+    train: np.ndarray
+    basis: Basis
+    spectra: dict[bytes, tuple[float, float]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A program to hold against the network: its table f (n, n; −1 where it says nothing)
+    and the (n, n) values of each internal node, as :func:`compare.analysis.program_tables`
+    makes them."""
+
+    rank: int
+    expr: str
+    kind: str  # "program" | "table"
+    bits: float
+    table: np.ndarray
+    nodes: dict[str, np.ndarray]
+
+
+def match_program(c: Candidate, view: NetworkView) -> ProgramMatch:
+    """Score one candidate program against the network."""
+    domain = view.domain
+    nodes = node_matches(view.layers, {k: v[domain] for k, v in c.nodes.items()})
+    table = np.where(domain, c.table, -1)
+    key = table.tobytes()
+    if key not in view.spectra:
+        view.spectra[key] = spectrum_share(view.power, table, view.basis)
+    share, support = view.spectra[key]
+    joint = [nd.best for nd in nodes if depends_on_both(c.nodes[nd.node])]
     return ProgramMatch(
-        rank=rank,
-        expr=expr,
-        kind=kind,
-        bits=float(bits),
-        behaviour=behaviour(net_pred, f, domain),
-        train_behaviour=behaviour(net_pred, f, domain & train),
+        rank=c.rank,
+        expr=c.expr,
+        kind=c.kind,
+        bits=float(c.bits),
+        behaviour=behaviour(view.prediction, c.table, domain),
+        train_behaviour=behaviour(view.prediction, c.table, domain & view.train),
         spectrum=share,
         support=support,
         intermediates=float(np.mean(joint)) if joint else float("nan"),
@@ -264,7 +261,7 @@ def match_program(
 
 
 @dataclass(frozen=True)
-class Match:
+class Match(JsonMixin):
     """The answer: which program the network implements (``implements``) and the scores."""
 
     program: str  # the best-behaving program's plain ASCII text
@@ -274,20 +271,12 @@ class Match:
     verdict: str
     implements: bool
 
-    def to_json(self) -> dict:
-        return finite_json(asdict(self))
-
-    @classmethod
-    def from_json(cls, data: dict) -> Match:
-        data = {k: (float("nan") if v is None and k in _FLOATS else v) for k, v in data.items()}
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
-
 
 def verdict(rows: list[ProgramMatch], circuit: Circuit | None) -> Match:
     """Name the program the network implements, or say it memorized and show why.
 
     The candidate is the program (not the literal table) with the best behaviour, ties to the
-    shorter. It is *implemented* when behaviour ≥ :data:`BEHAVIOUR_MATCH`. Otherwise the
+    shorter. It is *implemented* when behaviour ≥ :data:`~taskcore.events.IMPLEMENTS`. Otherwise the
     network has at most memorized its training pairs: the match names whichever candidate
     agrees with it on more inputs, the best program or the literal table, and the verdict
     gives the agreement with the best program overall and on the training pairs, the logit
@@ -305,7 +294,7 @@ def verdict(rows: list[ProgramMatch], circuit: Circuit | None) -> Match:
         )
     best = max(programs, key=lambda r: (r.behaviour, -r.bits))
     scores = f"behaviour {best.behaviour:.1%}, spectrum {best.spectrum:.1%}, intermediates {_num(best.intermediates)}"
-    if best.behaviour >= BEHAVIOUR_MATCH:
+    if best.behaviour >= IMPLEMENTS:
         text = f"implements {best.expr} ({scores})"
         if circuit is not None and not circuit.found:
             text += f"; the Fourier circuit explains only {circuit.fve:.0%} of the logits"

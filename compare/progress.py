@@ -25,34 +25,30 @@ its description length at a checkpoint uses that checkpoint's own key frequencie
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from compare.circuit import (
-    Circuit,
+from compare.circuit import Circuit, circuit_bits, circuit_program
+from compare.logits import (
     LogitFit,
     alpha,
     candidate_bases,
-    circuit_bits,
-    circuit_program,
     cross_entropy,
-    embedding_share,
     fit_form,
     fve,
     key_frequencies,
     restricted_excluded,
 )
-from synthcmp.tasks import Split, Task
-
-MEMORIZED = 0.99
-GROKKED = 0.99
+from compare.spectra import embedding_share
+from taskcore import events
+from taskcore.serial import JsonMixin
+from taskcore.table import Split, Task
 
 
 @dataclass(frozen=True)
-class ProgressPoint:
+class ProgressPoint(JsonMixin):
     """Every progress measure at one checkpoint (losses in nats)."""
 
     step: int
@@ -69,45 +65,14 @@ class ProgressPoint:
     n_key: int  # its number of key frequencies
     faithfulness: float
 
-    def to_json(self) -> dict:
-        return {
-            k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-            for k, v in asdict(self).items()
-        }
-
-    @classmethod
-    def from_json(cls, data: dict) -> ProgressPoint:
-        return cls(
-            **{
-                k: (float("nan") if data.get(k) is None else data[k])
-                for k in cls.__dataclass_fields__
-            }
-        )
-
 
 @dataclass(frozen=True)
-class Phases:
+class Phases(JsonMixin):
     """The step at which each phase ends (``None``: it did not)."""
 
     memorization: int | None
     circuit_formation: int | None
     cleanup: int | None
-
-    def to_json(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict) -> Phases:
-        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__})
-
-
-def split_masks(task: Task, split: Split) -> tuple[np.ndarray, np.ndarray]:
-    """(train, test) as (n, n) boolean masks."""
-    train = np.zeros((task.n, task.n), bool)
-    test = np.zeros((task.n, task.n), bool)
-    train[split.x_train, split.y_train] = True
-    test[split.x_test, split.y_test] = True
-    return train, test
 
 
 def measure(
@@ -121,7 +86,7 @@ def measure(
     final_fit: LogitFit,
 ) -> ProgressPoint:
     """The progress measures of one checkpoint, given its logits on all inputs (n, n, n)."""
-    train, test = split_masks(task, split)
+    train, test = split.masks(task.n)
     labels = task.table
     fit = fit_form(logits, final_fit.form)
     key = final.key_frequencies
@@ -171,11 +136,8 @@ def detect_phases(points: list[ProgressPoint], metrics: list[dict] | None = None
     rows = sorted(rows, key=lambda r: r["step"])
     if not rows:
         return Phases(None, None, None)
-    steps = [int(r["step"]) for r in rows]
-    memorized = first_step(steps, [r["train_acc"] >= MEMORIZED for r in rows])
-    grokked = first_step(
-        steps, [r["test_acc"] is not None and r["test_acc"] >= GROKKED for r in rows]
-    )
+    memorized = events.memorization_step(rows)
+    grokked = events.grok_step(rows)
     formed = None
     if memorized is not None:
         after = [r for r in rows if r["step"] >= memorized and np.isfinite(r["test_loss"])]

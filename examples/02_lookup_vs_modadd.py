@@ -24,7 +24,7 @@ from _common import parse_quick
 from compare import compare_run
 from neural import default_config, train
 from synth import synthesize
-from synthcmp.tasks import get_task
+from taskcore.table import get_task
 
 
 def ladder(name: str, p: int, frac: float, steps: int, tmp: Path) -> dict:

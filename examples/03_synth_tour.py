@@ -19,7 +19,7 @@ from __future__ import annotations
 from _common import parse_quick
 
 from synth import SynthConfig, default_grammar, parse_program, synthesize
-from synthcmp.tasks import get_task
+from taskcore.table import get_task
 
 
 def show(result, top: int = 3) -> None:
@@ -39,8 +39,9 @@ def main(quick: bool) -> None:
             print(f"    {row['production']:18s} {row['bits']:5.2f} bits   p = {row['probability']:.3f}"
                   f"   {row['note']}")  # fmt: skip
     task = get_task("modadd", p=p)
+    grammar = default_grammar("modular")
     for text in ("x + y", "x - -y", "x * inv(y)", "x**2 + y**2"):
-        print(f"    L({text}) = {parse_program(text, task).bits:.2f} bits")
+        print(f"    L({text}) = {grammar.bits(parse_program(text, task)):.2f} bits")
 
     print(f"\n2. The search, on x² + xy + y² mod {p} (30% of pairs for training):")
     task = get_task("modquad", p=p)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from compare import compare_run
 from neural import default_config, train
-from synthcmp.tasks import POWER_TASKS, get_task
+from taskcore.table import POWER_TASKS, get_task
 
 
 def main(quick: bool, frac: float) -> None:

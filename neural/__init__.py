@@ -1,7 +1,7 @@
 """Gradient descent's side of the comparison: the networks, the trainer and the run store.
 
-``neural`` imports the task core (:mod:`synthcmp.tasks`, :mod:`synthcmp.errors`) and
-torch, never the CLI: the shell renders what these functions return.
+``neural`` imports the task core (:mod:`taskcore`) and torch, never the shell: the shell
+renders what these functions return.
 
 * :mod:`neural.models` — the transformer and the MLP, each with ``run_with_cache``;
 * :mod:`neural.config` — :class:`TrainConfig`, the measured defaults, Nanda et al.'s recipe;

@@ -45,10 +45,12 @@ lr 3e-3 at 1040 930 1160. ``benchmarks/grok.py`` times the defaults against the 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 
 from neural.models import ModelConfig
-from synthcmp.tasks import DEFAULT_TRAIN_FRAC
+from taskcore.errors import TaskError
+from taskcore.serial import JsonMixin
+from taskcore.table import DEFAULT_TRAIN_FRAC
 
 #: Fields a resumed run may change: its length, its checkpoint density and where it runs.
 #: Not ``threads``: a different thread count sums in a different order, so the numbers
@@ -58,7 +60,7 @@ RESUMABLE_CHANGES = ("steps", "stop_after_grok", "device", "checkpoints")
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(JsonMixin):
     """A training run's settings.
 
     * ``steps`` — the most optimiser steps; ``stop_after_grok`` ends the run that many steps
@@ -106,21 +108,8 @@ class TrainConfig:
         ]
         for ok, message in checks:
             if not ok:
-                raise ValueError(message)
+                raise TaskError(message)
         object.__setattr__(self, "betas", tuple(self.betas))
-
-    def to_json(self) -> dict:
-        data = asdict(self)
-        data["betas"] = list(self.betas)
-        return data
-
-    @classmethod
-    def from_json(cls, data: dict) -> TrainConfig:
-        kwargs = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
-        kwargs["model"] = ModelConfig.from_json(data.get("model", {}))
-        if "betas" in kwargs:
-            kwargs["betas"] = tuple(kwargs["betas"])
-        return cls(**kwargs)
 
     def replace(self, **changes) -> TrainConfig:
         """A copy with some fields changed; model fields (``d_model=64``) go to the model."""
@@ -169,5 +158,5 @@ def default_config(model: str = "transformer", **changes) -> TrainConfig:
     """The measured defaults for ``model`` ("transformer" | "mlp"), with ``changes`` applied
     (``default_config(steps=300, d_model=32, seed=1)``)."""
     if model not in DEFAULTS:
-        raise ValueError(f"model must be one of {tuple(DEFAULTS)}, got {model!r}")
+        raise TaskError(f"model must be one of {tuple(DEFAULTS)}, got {model!r}")
     return DEFAULTS[model].replace(**changes)

@@ -41,18 +41,21 @@ and ``model.embedding_matrix()`` is the ``(n, d)`` table whose row ``a`` is what
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from taskcore.errors import TaskError
+from taskcore.serial import JsonMixin
 
 MODEL_KINDS = ("transformer", "mlp")
 ACTIVATIONS = ("relu", "quadratic")
 
 
 @dataclass(frozen=True)
-class ModelConfig:
+class ModelConfig(JsonMixin):
     """Sizes and shape of a network. Fields that a kind does not use are ignored by it.
 
     ``d_model`` is the residual width (transformer) or the embedding width (mlp);
@@ -72,28 +75,21 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         if self.kind not in MODEL_KINDS:
-            raise ValueError(f"model kind must be one of {MODEL_KINDS}, got {self.kind!r}")
+            raise TaskError(f"model kind must be one of {MODEL_KINDS}, got {self.kind!r}")
         if self.act not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {ACTIVATIONS}, got {self.act!r}")
+            raise TaskError(f"activation must be one of {ACTIVATIONS}, got {self.act!r}")
         if self.embed not in ("learned", "onehot"):
-            raise ValueError(f"embed must be 'learned' or 'onehot', got {self.embed!r}")
+            raise TaskError(f"embed must be 'learned' or 'onehot', got {self.embed!r}")
         if self.combine not in ("sum", "concat"):
-            raise ValueError(f"combine must be 'sum' or 'concat', got {self.combine!r}")
+            raise TaskError(f"combine must be 'sum' or 'concat', got {self.combine!r}")
         if min(self.d_model, self.n_heads, self.d_mlp, self.n_layers) < 1:
-            raise ValueError("model sizes must be positive")
+            raise TaskError("model sizes must be positive")
         if self.kind == "transformer" and self.d_model % self.n_heads:
-            raise ValueError(f"d_model {self.d_model} is not divisible by {self.n_heads} heads")
+            raise TaskError(f"d_model {self.d_model} is not divisible by {self.n_heads} heads")
 
     @property
     def d_head(self) -> int:
         return self.d_model // self.n_heads
-
-    def to_json(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict) -> ModelConfig:
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
 
 def activation(name: str, z: Tensor) -> Tensor:

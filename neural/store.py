@@ -4,7 +4,7 @@ Layout::
 
     RUN/
       config.json        TrainConfig.to_json()
-      task.json          Task.save(): the whole table, so the run is self-contained
+      task.json          Task.to_json(): the whole table, so the run is self-contained
       metrics.jsonl      one JSON object per logged step (step, train/test loss & acc, ...)
       checkpoints/       step_000123.pt: model state_dicts on a log-spaced + uniform schedule
       state.pt           the resume point: model, optimiser, Grokfast EMA, RNG, step
@@ -12,23 +12,16 @@ Layout::
       summary.json       the result (the ``synthcmp train --json`` document)
 
 Every file is written whole to a temporary name in the same folder and then renamed over
-the target (:func:`atomic_write`): ``os.replace`` is atomic, so a reader — or a resumed
-run — sees either the old file or the new one, never half of one. Weights are plain
-``state_dict`` tensors saved with ``torch.save`` and read back with
+the target (:func:`taskcore.files.atomic_write`): ``os.replace`` is atomic, so a reader — or
+a resumed run — sees either the old file or the new one, never half of one. Weights are
+plain ``state_dict`` tensors saved with ``torch.save`` and read back with
 ``torch.load(..., weights_only=True)``, which refuses to unpickle arbitrary objects.
-
-The report code reuses :func:`atomic_write`, :func:`atomic_write_json` and
-:func:`atomic_torch_save`.
 """
 
 from __future__ import annotations
 
-import io
 import json
-import os
 import shutil
-import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -39,8 +32,14 @@ from torch import nn
 
 from neural.config import RESUMABLE_CHANGES, TrainConfig
 from neural.models import build_model
-from synthcmp.errors import TaskError
-from synthcmp.tasks import Split, Task
+from taskcore.errors import TaskError
+from taskcore.files import (  # noqa: F401  (re-exported: the run store's writers)
+    atomic_write,
+    atomic_write_json,
+    atomic_write_text,
+    clear_temp_files,
+)
+from taskcore.table import Split, Task
 
 CONFIG, TASK, METRICS, SUMMARY = "config.json", "task.json", "metrics.jsonl", "summary.json"
 STATE, MODEL, CHECKPOINTS = "state.pt", "model.pt", "checkpoints"
@@ -50,43 +49,8 @@ class RunError(TaskError):
     """A run folder that cannot be used as asked (exists, is missing, does not match)."""
 
 
-# ---------------------------------------------------------------------------------------
-# Atomic writes
-
-
-def atomic_write(path: str | Path, write: Callable[[io.BufferedWriter], object]) -> None:
-    """Call ``write(f)`` on a temporary file next to ``path``, then rename it to ``path``.
-
-    If ``write`` raises (or the process dies) the target is untouched; on an exception the
-    temporary file is removed too. Stale ``.tmp`` files from a killed process are ignored
-    by readers and cleared by :func:`clear_temp_files`.
-    """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    atomic_write(path, lambda f: f.write(text.encode()))
-
-
-def atomic_write_json(path: str | Path, document) -> None:
-    atomic_write_text(path, json.dumps(document, indent=2) + "\n")
-
-
 def atomic_torch_save(obj, path: str | Path) -> None:
     atomic_write(path, lambda f: torch.save(obj, f))
-
-
-def clear_temp_files(folder: str | Path) -> None:
-    for tmp in Path(folder).rglob(".*.tmp"):
-        tmp.unlink(missing_ok=True)
 
 
 def load_weights(path: str | Path, device: str = "cpu") -> dict:
@@ -161,7 +125,7 @@ def prepare_run_dir(
         shutil.rmtree(run_dir)
     (run_dir / CHECKPOINTS).mkdir(parents=True, exist_ok=True)
     atomic_write_json(run_dir / CONFIG, config.to_json())
-    atomic_write(run_dir / TASK, lambda f: f.write(json.dumps(task.to_json()).encode()))
+    atomic_write_text(run_dir / TASK, json.dumps(task.to_json()))
     return run_dir
 
 
@@ -173,7 +137,7 @@ def check_resumable(run_dir: Path, task: Task, config: TrainConfig) -> None:
     if changed:
         what = ", ".join(f"{k} {old.get(k)} → {new[k]}" for k in changed)
         raise RunError(f"cannot resume {run_dir} with different settings ({what})")
-    old_task = Task.load(run_dir / TASK)
+    old_task = Task.from_json(json.loads((run_dir / TASK).read_text()))
     if old_task.n != task.n or not np.array_equal(old_task.table, task.table):
         raise RunError(
             f"cannot resume {run_dir}: it was trained on a different task ({old_task.name}, n = {old_task.n})"
@@ -238,7 +202,7 @@ def load_run(run_dir: str | Path) -> LoadedRun:
     if not (run_dir / CONFIG).exists():
         raise RunError(f"{run_dir} is not a run folder (no {CONFIG})")
     config = TrainConfig.from_json(json.loads((run_dir / CONFIG).read_text()))
-    task = Task.load(run_dir / TASK)
+    task = Task.from_json(json.loads((run_dir / TASK).read_text()))
     steps = sorted(int(p.stem.split("_")[1]) for p in (run_dir / CHECKPOINTS).glob("step_*.pt"))
     summary_path = run_dir / SUMMARY
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}

@@ -2,12 +2,13 @@
 
 Grokking (Power et al. 2022) has two moments worth a name:
 
-* ``memorization_step`` — the first logged step where train accuracy is 100%: the network
-  fits its training pairs (for a lookup table that is all it can do);
-* ``grok_step`` — the first logged step where test accuracy is ≥ 99%: it has found the
+* ``memorization_step`` — the first logged step where the network fits every training pair
+  (for a lookup table that is all it can do);
+* ``grok_step`` — the first logged step where test accuracy reaches 99%: it has found the
   rule. For modular addition that is the Fourier "clock" circuit (Nanda et al. 2023).
-  With label noise the accuracy is taken against the clean labels (``test_acc_clean``),
-  since the noisy test labels cap it at about 1 − noise.
+
+Both are defined once, in :mod:`taskcore.events`. Test labels are always clean (label noise
+only touches the training labels, :meth:`taskcore.table.Task.split`).
 
 Each step takes the cross-entropy on the training pairs, ``loss = −mean log softmax(f(x,y))[f]``,
 and one AdamW update (decoupled weight decay, the pressure towards the low-norm general
@@ -45,14 +46,13 @@ from torch import Tensor, nn
 from neural import store
 from neural.config import DEFAULTS, REFERENCE, TrainConfig, default_config
 from neural.models import build_model
-from synthcmp.tasks import Task
+from taskcore import events
+from taskcore.table import Task
 
 __all__ = [
     "DEFAULTS", "REFERENCE", "Run", "StepInfo", "TrainConfig", "TrainingDiverged",
     "TrainingInterrupted", "default_config", "train",
 ]  # fmt: skip
-
-GROK_ACC = 0.99
 
 
 class TrainingDiverged(store.RunError):
@@ -224,11 +224,6 @@ def _train(task, config, on_step, run_dir, resume, interrupted) -> Run:
 
     x_train, y_train, out_train = tensors(split.x_train, split.y_train, split.out_train)
     x_test, y_test, out_test = tensors(split.x_test, split.y_test, split.out_test)
-    # With label noise the test labels are noisy too, so a network that found the rule
-    # scores only ~1 − noise on them: grokking is judged on the clean labels instead.
-    clean_test = None
-    if task.clean_table is not None:
-        (clean_test,) = tensors(task.clean_table[split.x_test, split.y_test])
 
     with torch.random.fork_rng(devices=[]):  # seed the init without touching the caller's RNG
         torch.manual_seed(config.seed)
@@ -251,10 +246,7 @@ def _train(task, config, on_step, run_dir, resume, interrupted) -> Run:
         start, seconds_before = int(state["step"]), float(state["seconds"])
         metrics = [row for row in store.read_metrics(run_dir) if row["step"] < start]
 
-    mem_step = next((r["step"] for r in metrics if r["train_acc"] == 1.0), None)
-    grok_step = next(
-        (r["step"] for r in metrics if r.get("test_acc_clean", r["test_acc"]) >= GROK_ACC), None
-    )
+    mem_step, grok_step = events.memorization_step(metrics), events.grok_step(metrics)
 
     def checkpoint_steps() -> set[int]:
         return set(
@@ -346,30 +338,24 @@ def _train(task, config, on_step, run_dir, resume, interrupted) -> Run:
                     )
                 else:
                     train_loss, train_acc = loss_and_acc(model(x_train, y_train), out_train)
-                test_logits = model(x_test, y_test)
-                test_loss, test_acc = loss_and_acc(test_logits, out_test)
-                grok_acc = test_acc
-                if clean_test is not None:
-                    grok_acc = (test_logits.argmax(-1) == clean_test).float().mean().item()
+                test_loss, test_acc = loss_and_acc(model(x_test, y_test), out_test)
                 norm = weight_norm(params)
-            events = ()
-            if mem_step is None and train_acc == 1.0:
-                mem_step, events = step, events + ("memorized",)
-            if grok_step is None and grok_acc >= GROK_ACC:
-                grok_step, events = step, events + ("grokked",)
-                schedule = checkpoint_steps()  # denser over the cleanup that follows
             row = {
                 "step": step, "train_loss": train_loss, "train_acc": train_acc,
                 "test_loss": test_loss, "test_acc": test_acc, "weight_norm": norm,
                 "lr": optimizer.param_groups[0]["lr"], "seconds": round(elapsed(), 4),
             }  # fmt: skip
-            if clean_test is not None:
-                row["test_acc_clean"] = grok_acc
+            happened = ()
+            if mem_step is None and events.memorized(row):
+                mem_step, happened = step, happened + ("memorized",)
+            if grok_step is None and events.grokked(row):
+                grok_step, happened = step, happened + ("grokked",)
+                schedule = checkpoint_steps()  # denser over the cleanup that follows
             metrics.append(row)
             if on_step is not None:
                 on_step(StepInfo(
                     step, config.steps, train_loss, train_acc, test_loss, test_acc, norm,
-                    row["seconds"], mem_step, grok_step, events,
+                    row["seconds"], mem_step, grok_step, happened,
                 ))  # fmt: skip
             done = finished(step)  # grokking at this very step may end the run
         if run_dir is not None and (step in schedule or done):

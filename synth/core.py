@@ -17,22 +17,36 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from synthcmp.tasks import Split, Task
+from taskcore.algebra import Algebra, canonical
+from taskcore.language import Expr, parse, to_sympy
+from taskcore.serial import JsonMixin
+from taskcore.table import Split, Task
 
-from .dsl import Program
-from .grammar import default_grammar
+from .config import SearchProgress, SynthConfig
+from .grammar import grammar_for
 from .mdl import data_bits, table_bits
-from .search import SearchProgress, SynthConfig, search
+from .search import search
 
 TABLE_EXPR = "table"
 
 
+def parse_program(text: str, task: Task) -> Expr:
+    """A program from its ``--expr`` text, in the canonical form of ``task``'s algebra (the
+    form the grammar prices): ``parse_program("x * inv(y)", t) == parse_program("x / y", t)``."""
+    return canonical(parse(text), task.algebra)
+
+
+def program_bits(program: Expr, algebra: Algebra) -> float:
+    """L(P) of a canonical program under its algebra's grammar."""
+    return grammar_for(algebra).bits(program)
+
+
 @dataclass(frozen=True)
-class RankedProgram:
+class RankedProgram(JsonMixin):
     """One ranked explanation of the training data: a program (+ exceptions) or the table.
 
     ``bits`` is the total two-part length ``program_bits + data_bits``; ``exceptions`` the
@@ -50,16 +64,9 @@ class RankedProgram:
     sympy: str = ""
     exact: bool = False  # right on every training pair
 
-    def to_json(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict) -> RankedProgram:
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
-
 
 @dataclass(frozen=True)
-class SearchStats:
+class SearchStats(JsonMixin):
     """What the search did: ``programs`` candidates built and checked, ``distinct`` functions
     kept after observational-equivalence pruning, why it ``stopped``, time and memory."""
 
@@ -75,16 +82,9 @@ class SearchStats:
     sample_size: int
     search_seconds: float = 0.0
 
-    def to_json(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict) -> SearchStats:
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
-
 
 @dataclass(frozen=True)
-class SynthResult:
+class SynthResult(JsonMixin):
     """Ranked programs for one task split, with the search's statistics."""
 
     task: str
@@ -104,34 +104,20 @@ class SynthResult:
     def best(self) -> RankedProgram:
         return self.programs[0]
 
-    def to_json(self) -> dict:
-        data = {k: getattr(self, k) for k in self.__dataclass_fields__}
-        data["programs"] = [p.to_json() for p in self.programs]
-        data["stats"] = self.stats.to_json()
-        data["config"] = self.config.to_json()
-        return data
 
-    @classmethod
-    def from_json(cls, data: dict) -> SynthResult:
-        fields = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
-        fields["programs"] = [RankedProgram.from_json(p) for p in data["programs"]]
-        fields["stats"] = SearchStats.from_json(data["stats"])
-        fields["config"] = SynthConfig.from_json(data.get("config", {}))
-        return cls(**fields)
-
-
-def score(program: Program, split: Split, n: int) -> RankedProgram:
+def score(program: Expr, split: Split, algebra: Algebra) -> RankedProgram:
     """Evaluate ``program`` on the whole split and price it: L(P) + L(data | P)."""
-    out_train = program.evaluate(split.x_train, split.y_train)
+    n = algebra.n
+    out_train = algebra.values(program, split.x_train, split.y_train)
     wrong = int((out_train != split.out_train).sum())
-    out_test = program.evaluate(split.x_test, split.y_test)
-    L_P = program.bits
+    out_test = algebra.values(program, split.x_test, split.y_test)
+    L_P = program_bits(program, algebra)
     L_D = data_bits(wrong, split.n_train, n)
     return RankedProgram(
         expr=program.to_text(), kind="program", bits=L_P + L_D, program_bits=L_P,
         data_bits=L_D, exceptions=wrong, train_acc=1 - wrong / split.n_train,
         test_acc=float(np.mean(out_test == split.out_test)) if split.n_test else 1.0,
-        sympy=str(program.to_sympy()), exact=wrong == 0,
+        sympy=str(to_sympy(program, group=algebra.group is not None)), exact=wrong == 0,
     )  # fmt: skip
 
 
@@ -157,17 +143,19 @@ def synthesize(
     by two-part description length. ``on_progress`` is called after each cost level."""
     config = config or SynthConfig()
     t0 = time.perf_counter()
-    outcome = search(task, split, config, default_grammar(task.family), on_progress)
+    algebra = task.algebra
+    grammar = grammar_for(algebra)
+    outcome = search(task, split, config, grammar, on_progress)
     # Rank distinct *functions*: x + y, x − (−y) and 0 + (x + y) agree on every input of the
     # domain, so only the cheapest is shown (the search keeps them apart only on the sample).
     x, y = task.pairs()
     seen: set[bytes] = set()
     ranked = []
-    for program in sorted(outcome.solutions + outcome.near_misses, key=lambda p: p.bits):
-        function = program.evaluate(x, y).tobytes()
+    for program in sorted(outcome.solutions + outcome.near_misses, key=grammar.bits):
+        function = algebra.values(program, x, y).tobytes()
         if function not in seen:
             seen.add(function)
-            ranked.append(score(program, split, task.n))
+            ranked.append(score(program, split, algebra))
     ranked.append(table_candidate(split, task.n))
     ranked.sort(key=lambda r: (r.bits, r.kind == "table"))
     stats = SearchStats(

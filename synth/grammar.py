@@ -47,6 +47,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from taskcore.errors import TaskError
+from taskcore.language import Expr
+
 UNITS_PER_BIT = 4  # costs are kept as integers in quarter bits
 
 
@@ -103,21 +106,21 @@ class Grammar:
     """
 
     family: str
-    bits: dict[str, float] = field(default_factory=dict)
+    costs: dict[str, float] = field(default_factory=dict)  # production → bits
     max_exponent: int = 4
 
     def __hash__(self) -> int:
-        return hash((self.family, tuple(sorted(self.bits.items())), self.max_exponent))
+        return hash((self.family, tuple(sorted(self.costs.items())), self.max_exponent))
 
     @property
     def ops(self) -> tuple[str, ...]:
-        return tuple(self.bits)
+        return tuple(self.costs)
 
     def op_bits(self, op: str) -> float:
         """Bits of choosing production ``op`` (without its integer argument)."""
-        if op not in self.bits:
-            raise KeyError(f"{op!r} is not a production of the {self.family} grammar")
-        return self.bits[op]
+        if op not in self.costs:
+            raise TaskError(f"{op!r} is not a production of the {self.family} grammar")
+        return self.costs[op]
 
     def const_bits(self, c: int) -> float:
         return self.op_bits("const") + elias_gamma_bits(c + 1)
@@ -125,20 +128,41 @@ class Grammar:
     def pow_bits(self, k: int) -> float:
         return self.op_bits("pow") + elias_gamma_bits(k - 1)
 
+    def bits(self, program: Expr) -> float:
+        """L(P) = Σ over the tree's nodes of the bits of the choice that made the node.
+
+        ``program`` is in canonical form (:func:`taskcore.algebra.canonical`); a division
+        ``a / b`` is ``a * inv(b)`` and costs both choices.
+        """
+        total = 0.0
+        stack = [program]
+        while stack:
+            e = stack.pop()
+            if e.op == "const":
+                total += self.const_bits(e.value)
+            elif e.op == "pow":
+                total += self.pow_bits(e.value)
+            elif e.op == "div":
+                total += self.op_bits("mul") + self.op_bits("inv")
+            else:
+                total += self.op_bits(e.op)
+            stack.extend(e.args)
+        return total
+
     def units(self, bits: float) -> int:
         """Bits as integer quarter-bit units (exact: every cost is a multiple of 1/4)."""
         return int(round(bits * UNITS_PER_BIT))
 
     def kraft_sum(self) -> float:
         """Σ_productions 2^−bits: at most 1 for a proper (prefix) code."""
-        return sum(2.0**-b for b in self.bits.values())
+        return sum(2.0**-b for b in self.costs.values())
 
     def rows(self) -> list[dict]:
         """The grammar as table rows (production, bits, probability, note) for the shell."""
         notes = _NOTES.get(self.family, {})
         rows = [
             {"production": _SHOWN[op], "bits": b, "probability": 2.0**-b, "note": notes.get(op, "")}
-            for op, b in self.bits.items()
+            for op, b in self.costs.items()
         ]
         rows.append(
             {"production": "Σ", "bits": None, "probability": self.kraft_sum(),
@@ -154,3 +178,8 @@ GROUP = Grammar("group", GROUP_BITS)
 def default_grammar(family: str) -> Grammar:
     """The grammar for a task family: "group" tasks get the group grammar, all others modular."""
     return GROUP if family == "group" else MODULAR
+
+
+def grammar_for(algebra) -> Grammar:
+    """The grammar of an :class:`~taskcore.algebra.Algebra`."""
+    return default_grammar(algebra.family)

@@ -50,65 +50,25 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from synthcmp.tasks import Split, Task
+from taskcore.language import Expr, leaf, node
+from taskcore.table import Split, Task
 
-from .dsl import Algebra, Program, algebra_for, leaf, node
+from .config import SearchProgress, SynthConfig
 from .grammar import UNITS_PER_BIT, Grammar
+from .kernels import ADD, CONST, INV, MUL, NEG, POW, SUB, Kernels, X, Y, hash_rows, pairs
 from .mdl import data_bits
 
-# op codes of bank provenance
-X, Y, CONST, ADD, SUB, MUL, NEG, INV, POW = range(9)
 _BINARY = {"add": ADD, "sub": SUB, "mul": MUL}
 _UNARY = {"neg": NEG, "inv": INV}
 _NAMES = {ADD: "add", SUB: "sub", MUL: "mul", NEG: "neg", INV: "inv", POW: "pow"}
-
-_MIX = np.uint64(0x9E3779B97F4A7C15)
-
-
-@dataclass(frozen=True)
-class SynthConfig:
-    """Search budgets and knobs (plain values; JSON-ready).
-
-    ``top_k``: stop after this many exact solutions. ``max_bits``: stop before the first
-    level costlier than this. ``timeout_s`` / ``max_memory_mb``: wall-clock and bank-size
-    budgets. ``sample_size``: training inputs the fingerprints are taken on. ``near_misses``:
-    how many inexact programs are kept for MDL ranking. ``seed`` seeds the sample and hashes.
-    """
-
-    top_k: int = 3
-    max_bits: float = 32.0
-    timeout_s: float = 30.0
-    max_memory_mb: float = 2048.0
-    sample_size: int = 32
-    near_misses: int = 8
-    chunk: int = 1 << 17
-    seed: int = 0
-
-    def to_json(self) -> dict:
-        return dict(self.__dict__)
-
-    @classmethod
-    def from_json(cls, data: dict) -> SynthConfig:
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
-
-
-@dataclass(frozen=True)
-class SearchProgress:
-    """What the search reports after each level (for a progress display)."""
-
-    bits: float  # the level just finished
-    kept: int  # distinct functions in the bank
-    programs: int  # candidates built so far
-    solutions: int
-    seconds: float
 
 
 @dataclass
 class SearchOutcome:
     """Raw search output: exact solutions in order of bits, near misses, statistics."""
 
-    solutions: list[Program]
-    near_misses: list[Program]
+    solutions: list[Expr]
+    near_misses: list[Expr]
     programs: int
     kept: int
     seconds: float
@@ -124,66 +84,16 @@ class _Stop(Exception):
         self.reason = reason
 
 
-def _hash_rows(v: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """64-bit fingerprint of each row of ``v`` (C, S): mix each 8-byte word by an odd multiply
-    and an xor-shift (bijections), then a random odd-weighted sum mod 2^64."""
-    words = np.ascontiguousarray(v).view(np.uint64)
-    m = words * _MIX
-    m ^= m >> np.uint64(29)
-    m *= weights
-    return m.sum(axis=1, dtype=np.uint64)
-
-
-class _Kernels:
-    """The operations on sample vectors, as table lookups and wrap-around arithmetic."""
-
-    def __init__(self, algebra: Algebra, dtype: type, max_exponent: int):
-        n = algebra.n
-        self.n = n
-        self.dtype = dtype
-        self.group = algebra.family == "group"
-        r = np.arange(n)
-        if self.group:
-            self.mul_flat = algebra.mul_table.astype(dtype).ravel()
-        else:
-            self.mul_flat = (r[:, None] * r[None, :] % n).astype(dtype).ravel()
-            self.neg = ((-r) % n).astype(dtype)
-            self.pow = {k: np.array([pow(int(a), k, n) for a in r], dtype) for k in
-                        range(2, max_exponent + 1)}  # fmt: skip
-        self.inv = algebra.inverse_table.astype(dtype)
-        self.wide = np.uint16 if dtype == np.uint8 else np.uint32
-
-    def binary(self, op: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        n = self.n
-        if op == MUL:
-            idx = a.astype(self.wide) * self.wide(n)
-            idx += b
-            return np.take(self.mul_flat, idx)
-        s = a.astype(self.wide)
-        if op == ADD:
-            s += b
-        else:  # SUB: a + (n − b) stays non-negative
-            s += self.wide(n)
-            s -= b
-        t = s - self.wide(n)  # wraps to a huge value where s < n
-        np.minimum(s, t, out=s)
-        return s.astype(self.dtype)
-
-    def unary(self, op: int, a: np.ndarray, k: int = 0) -> np.ndarray:
-        table = self.neg if op == NEG else self.inv if op == INV else self.pow[k]
-        return np.take(table, a)
-
-
 class Search:
     """One enumeration over one task split. Use :func:`search`."""
 
     def __init__(self, task: Task, split: Split, config: SynthConfig, grammar: Grammar):
         self.task, self.split, self.config, self.grammar = task, split, config, grammar
-        self.algebra = algebra_for(task)
-        self.group = self.algebra.family == "group"
+        self.algebra = task.algebra
+        self.group = self.algebra.group is not None
         n = task.n
         self.dtype = np.uint8 if n <= 256 else np.uint16
-        self.k = _Kernels(self.algebra, self.dtype, grammar.max_exponent)
+        self.k = Kernels(self.algebra, self.dtype, grammar.max_exponent)
         rng = np.random.default_rng([config.seed, 0x5EA2C])
 
         # the sample: S training inputs (a multiple of 8 bytes), special cells first
@@ -206,7 +116,7 @@ class Search:
         self.target_s = split.out_train[self.sample].astype(self.dtype)
         self.weights = rng.integers(0, 2**63, S // per_word, dtype=np.uint64) * np.uint64(2)
         self.weights += np.uint64(1)
-        self.target_hash = _hash_rows(self.target_s[None], self.weights)[0]
+        self.target_hash = hash_rows(self.target_s[None], self.weights)[0]
 
         # the bank: arrays that double when full, filled level by level
         self.row_bytes = S * np.dtype(self.dtype).itemsize + 8 + 4 * 3 + 2 + 1
@@ -221,11 +131,11 @@ class Search:
         self.runs: list[np.ndarray] = []  # sorted hash runs (log-structured merge)
 
         self.built = 0
-        self.solutions: list[tuple[int, int, Program]] = []  # (units, order, program)
-        self.solution_set: set[Program] = set()
+        self.solutions: list[tuple[int, int, Expr]] = []  # (units, order, program)
+        self.solution_set: set[Expr] = set()
         self.near: list[tuple[float, int, int]] = []  # heap of (−estimate, order, bank index)
         self.order = 0
-        self.programs_cache: dict[int, Program] = {}
+        self.programs_cache: dict[int, Expr] = {}
         # conditionals: for c in (x, y), bank entries exact on the odd / even part of the sample
         self.cond_masks = [] if self.group else [(X, self.xs % 2 == 1), (Y, self.ys % 2 == 1)]
         # cost → bank entries exact on the (odd, even) part, per condition
@@ -335,7 +245,7 @@ class Search:
             if lb not in self.levels or (commutative and lb < la):
                 continue
             (sa, ea), (sb, eb) = self.levels[la], self.levels[lb]
-            for ia, ib in _pairs(sa, ea, sb, eb, commutative and la == lb, chunk):
+            for ia, ib in pairs(sa, ea, sb, eb, commutative and la == lb, chunk):
                 batch.append((ia, ib))  # small blocks are pooled into one numpy call
                 size += len(ia)
                 if size >= chunk:
@@ -354,7 +264,7 @@ class Search:
     def _offer(self, out, ops, left, right, value) -> None:
         """Candidates of the current level: count, catch solutions, drop known functions."""
         self.built += len(out)
-        h = _hash_rows(out, self.weights)
+        h = hash_rows(out, self.weights)
         hit = np.flatnonzero(h == self.target_hash)
         for i in hit[: 4 * self.config.top_k]:
             self._solution(int(ops[i]), int(left[i]), int(right[i]), int(value[i]))
@@ -443,7 +353,7 @@ class Search:
         for c, _ in self.cond_masks:
             budget = L - c_ite - g.units(g.op_bits("x" if c == X else "y"))
             odd, even = self.cond_lists[c]
-            cond = leaf("x" if c == X else "y", self.algebra)
+            cond = leaf("x" if c == X else "y")
             for la, left in odd.items():
                 for a, b in itertools.product(left, even.get(budget - la, ())):
                     if a != b:
@@ -451,73 +361,41 @@ class Search:
                         self._check_solution(ite, L)
 
     # ---- programs from the bank ----------------------------------------------------------
-    def program(self, i: int) -> Program:
+    def program(self, i: int) -> Expr:
         got = self.programs_cache.get(i)
-        if got is not None:
-            return got
-        op = int(self.op[i])
-        if op == X:
-            p = leaf("x", self.algebra)
-        elif op == Y:
-            p = leaf("y", self.algebra)
-        elif op == CONST:
-            p = leaf("const", self.algebra, int(self.value[i]))
-        elif op == POW:
-            p = node("pow", self.program(int(self.left[i])), value=int(self.value[i]))
-        elif op in (NEG, INV):
-            p = node(_NAMES[op], self.program(int(self.left[i])))
-        else:
-            p = node(_NAMES[op], self.program(int(self.left[i])), self.program(int(self.right[i])))
-        self.programs_cache[i] = p
-        return p
+        if got is None:
+            got = self._make(int(self.op[i]), int(self.left[i]), int(self.right[i]),
+                             int(self.value[i]))  # fmt: skip
+            self.programs_cache[i] = got
+        return got
+
+    def _make(self, op: int, left: int, right: int, value: int) -> Expr:
+        """The program a bank entry's provenance describes, in canonical form (a * inv(b)
+        is a / b mod n, as :func:`taskcore.algebra.canonical` writes it)."""
+        if op in (X, Y, CONST):
+            return leaf({X: "x", Y: "y", CONST: "const"}[op], value)
+        if op == POW:
+            return node("pow", self.program(left), value=value)
+        if op in (NEG, INV):
+            return node(_NAMES[op], self.program(left))
+        a, b = self.program(left), self.program(right)
+        if op == MUL and b.op == "inv" and not self.group:
+            return node("div", a, b.args[0])
+        return node(_NAMES[op], a, b)
 
     def _solution(self, op: int, left: int, right: int, value: int) -> None:
-        if op in (X, Y, CONST):
-            p = leaf({X: "x", Y: "y", CONST: "const"}[op], self.algebra, value)
-        elif op == POW:
-            p = node("pow", self.program(left), value=value)
-        elif op in (NEG, INV):
-            p = node(_NAMES[op], self.program(left))
-        else:
-            p = node(_NAMES[op], self.program(left), self.program(right))
-        self._check_solution(p, self.grammar.units(p.bits))
+        p = self._make(op, left, right, value)
+        self._check_solution(p, self.grammar.units(self.grammar.bits(p)))
 
-    def _check_solution(self, p: Program, units: int) -> None:
+    def _check_solution(self, p: Expr, units: int) -> None:
         """Record ``p`` if it is exact on *all* training pairs (the sample only proposed it)."""
         if p in self.solution_set:
             return
-        out = p.evaluate(self.split.x_train, self.split.y_train)
+        out = self.algebra.values(p, self.split.x_train, self.split.y_train)
         if np.array_equal(out, self.split.out_train):
             self.solution_set.add(p)
             self.solutions.append((units, self.order, p))
             self.order += 1
-
-
-def _pairs(sa, ea, sb, eb, triangle: bool, chunk: int):
-    """Index arrays (ia, ib) of every pair from [sa, ea) × [sb, eb), in chunks of ≤ ``chunk``;
-    with ``triangle`` (a commutative op on one level) only the pairs with ia ≤ ib."""
-    nb = eb - sb
-    if not triangle:
-        rows = max(1, chunk // max(nb, 1))
-        for r in range(sa, ea, rows):
-            r2 = min(ea, r + rows)
-            ia = np.repeat(np.arange(r, r2, dtype=np.int32), nb)
-            ib = np.tile(np.arange(sb, eb, dtype=np.int32), r2 - r)
-            yield ia, ib
-        return
-    # row i (sa ≤ i < ea) pairs with j = i..eb−1; cut the rows into chunks of ≈ chunk pairs
-    rows = np.arange(sa, ea, dtype=np.int64)
-    ends = np.cumsum(eb - rows)
-    cuts = np.searchsorted(ends, np.arange(chunk, ends[-1], chunk), side="right")
-    for r0, r1 in zip([0, *cuts.tolist()], [*cuts.tolist(), len(rows)], strict=True):
-        if r1 <= r0:
-            continue
-        i = rows[r0:r1]
-        counts = eb - i
-        starts = np.cumsum(counts) - counts
-        ia = np.repeat(i, counts)
-        ib = np.arange(int(counts.sum())) - np.repeat(starts - i, counts)
-        yield ia.astype(np.int32), ib.astype(np.int32)
 
 
 def search(

@@ -1,7 +1,7 @@
 """The ``synthcmp`` command: a click group whose commands live in :mod:`synthcmp.commands`.
 
 Commands are thin: parse options, call one engine function, render its result with rich.
-A user's mistake (:class:`~synthcmp.errors.TaskError` or a bad option) ends as one line on
+A user's mistake (:class:`~taskcore.errors.TaskError` or a bad option) ends as one line on
 stderr and exit code 2; engines never print. Heavy imports (torch) happen inside the
 commands that need them, so ``synthcmp --help`` and ``synthcmp tasks`` start fast.
 """
@@ -12,8 +12,8 @@ import click
 
 from synthcmp import __version__
 from synthcmp.commands import compare, run, synth, tasks, train
-from synthcmp.errors import TaskError
 from synthcmp.ui import UserError
+from taskcore.errors import TaskError
 
 
 class _Group(click.Group):

@@ -30,8 +30,10 @@ from pathlib import Path
 
 import numpy as np
 
-from synthcmp.errors import TaskError
-from synthcmp.tasks import Task
+from taskcore.errors import TaskError
+from taskcore.events import FAITHFUL
+from taskcore.files import atomic_write_json
+from taskcore.table import Task
 
 REPORT = "report.json"
 SYNTH = "synth.json"  # the name compare looks for (compare.SYNTH_FILE)
@@ -89,7 +91,6 @@ def run_pipeline(
     """Run every stage into ``run_dir`` (which must not exist yet) and return the report."""
     from compare import compare_run
     from neural import TrainingInterrupted, train
-    from neural.store import atomic_write_json
     from synth import SynthConfig, synthesize
 
     hooks = hooks or Hooks()
@@ -133,7 +134,7 @@ def run_pipeline(
     if options.plots:
         hooks.stage("plots")
         t0 = time.perf_counter()
-        report["plots"] = draw_plots(run_dir, task, report, run.model)
+        report["plots"] = draw_plots(run_dir, task, report, result)
         seconds["plots"] = time.perf_counter() - t0
     seconds["total"] = sum(seconds.values())
     save()
@@ -153,8 +154,6 @@ def task_section(task: Task, split) -> dict:
 
 def ladder(report: dict, model) -> list[dict]:
     """The description-length ladder, shortest first as the ranking found it (see module doc)."""
-    from compare.circuit import FAITHFUL
-
     programs = report["synth"]["programs"]
     best = next((p for p in programs if p["kind"] == "program"), None)
     table = next((p for p in programs if p["kind"] == "table"), None)
@@ -178,10 +177,11 @@ def ladder(report: dict, model) -> list[dict]:
     return rungs
 
 
-def draw_plots(run_dir: Path, task: Task, report: dict, model) -> dict[str, str]:
-    """Draw every figure into the run folder; returns {figure: file name}."""
-    from compare import Circuit
-    from compare.network import probe
+def draw_plots(run_dir: Path, task: Task, report: dict, result) -> dict[str, str]:
+    """Draw every figure into the run folder from the report and the compare result (whose
+    probe of the final network is reused: the network is not run again); returns
+    {figure: file name}."""
+    from compare.spectra import circle_coordinates
     from neural.store import read_metrics
     from synth import parse_program
     from synthcmp import plots
@@ -190,19 +190,20 @@ def draw_plots(run_dir: Path, task: Task, report: dict, model) -> dict[str, str]
     phases = {k: v for k, v in comp["phases"].items() if k in plots.PHASE_COLORS}
     title = f"{task.name}: {task.formula}"
     metrics = read_metrics(run_dir)
-    circuit = Circuit.from_json(comp["circuit"])
-    seen = probe(model, task.n, with_cache=False)
+    circuit = result.circuit
+    seen = result.probe
+    basis = circuit.form_obj().basis
     drawn = {}
 
     drawn["training"] = plots.plot_training(metrics, phases, run_dir / PLOTS["training"], title)
-    shares = comp["circuit"].get("embedding_share") or comp["circuit"]["frequency_share"]
+    shares = circuit.embedding_share or circuit.frequency_share
     drawn["spectrum"] = plots.plot_spectrum(
         list(shares[1:]), circuit.key_frequencies, run_dir / PLOTS["spectrum"],
         f"{title} — embedding spectrum ({'discrete-log ' if circuit.basis == 'dlog' else ''}"
         f"Fourier over Z_{circuit.m})",
     )  # fmt: skip
     drawn["circles"] = plots.plot_circles(
-        circle_coordinates(seen.embedding, circuit), circuit.form_obj().basis.residue,
+        circle_coordinates(seen.embedding, basis, circuit.key_frequencies), basis.residue,
         run_dir / PLOTS["circles"],
         f"{title} — each residue on (cos, sin) of a key frequency",
     )  # fmt: skip
@@ -214,7 +215,7 @@ def draw_plots(run_dir: Path, task: Task, report: dict, model) -> dict[str, str]
     if matched and task.domain.any():
         x, y = np.meshgrid(np.arange(task.n), np.arange(task.n), indexing="ij")
         try:
-            table = parse_program(matched, task).evaluate(x, y)
+            table = task.algebra.values(parse_program(matched, task), x, y)
         except TaskError:  # the literal table was the best match: draw the task itself
             table = task.table
         drawn["predictions"] = plots.plot_predictions(
@@ -222,28 +223,3 @@ def draw_plots(run_dir: Path, task: Task, report: dict, model) -> dict[str, str]
             run_dir / PLOTS["predictions"], f"{title} — network vs matched program", matched,
         )  # fmt: skip
     return {name: path.name for name, path in drawn.items()}
-
-
-def circle_coordinates(embedding: np.ndarray, circuit) -> dict[int, np.ndarray]:
-    """For each key frequency k, every residue's embedding on the plane that carries ω_k.
-
-    With residues laid out by the circuit's basis (position i = residue i, or g^i for the
-    discrete-log basis), the directions of the (d-dimensional) embedding that carry frequency
-    k are ``v_c = Σ_i cos(ω_k i) W_E[i]`` and ``v_s = Σ_i sin(ω_k i) W_E[i]``. Projecting
-    every row of W_E on an orthonormal basis of span(v_c, v_s) gives 2-D points; in a network
-    that uses frequency k they lie on a circle (an ellipse, up to scale), in order i·k mod m.
-    """
-    from compare.fourier import waves
-
-    form = circuit.form_obj()
-    basis = form.basis
-    E = basis.reindex(embedding)  # (m, d): rows in circle order
-    E = E - E.mean(axis=0)
-    positions = np.arange(basis.m)
-    coords = {}
-    for k in circuit.key_frequencies:
-        cos_k, sin_k = waves(np.array([k]), positions, basis.m)
-        plane = np.stack([cos_k.ravel() @ E, sin_k.ravel() @ E], axis=1)  # (d, 2)
-        q, _ = np.linalg.qr(plane)
-        coords[int(k)] = E @ q
-    return coords

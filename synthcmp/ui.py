@@ -14,8 +14,8 @@ import sys
 import click
 from rich.console import Console
 
-from synthcmp.errors import TaskError
-from synthcmp.tasks import DEFAULT_P, Task, TaskSpec, build_task
+from taskcore.errors import TaskError
+from taskcore.table import DEFAULT_P, Task, TaskSpec, build_task
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)

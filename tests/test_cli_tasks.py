@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from synthcmp.cli import main
-from synthcmp.tasks import BUILTIN
+from taskcore.table import BUILTIN
 
 
 def invoke(*args):

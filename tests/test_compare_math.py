@@ -6,13 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from compare.circuit import (
-    Circuit,
-    Form,
-    extract_circuit,
-    fit_form,
-    key_projection,
-)
+from compare.circuit import Circuit, extract_circuit
 from compare.fourier import (
     additive_basis,
     dlog_basis,
@@ -22,9 +16,10 @@ from compare.fourier import (
     spectrum,
     spectrum_2d,
 )
+from compare.logits import Form, fit_form, key_projection
 from compare.match import eta_squared, logit_power, spectrum_share
 from compare.progress import Phases, detect_phases
-from synthcmp.tasks import get_task
+from taskcore.table import get_task
 
 
 def fourier_logits(task, key, form=(1, 1), basis=None, noise=0.05, seed=0):
@@ -152,7 +147,7 @@ def test_spectrum_support_of_addition_is_its_diagonal():
 
 
 def test_phases_are_read_off_the_curves():
-    """Memorization ends at train acc 99%; circuit formation where the test loss has come
+    """Memorization ends at train acc 100%; circuit formation where the test loss has come
     half-way down from its peak to its final value; cleanup at test acc 99%."""
     steps = np.arange(0, 1001, 10)
     train_acc = np.clip(steps / 100, 0, 1)
@@ -174,7 +169,7 @@ def test_phases_are_read_off_the_curves():
 
 def test_embedding_heavy_frequency_joins_the_key_set():
     """A frequency with little logit variance but a large embedding share is key too."""
-    from compare.circuit import embedding_key_frequencies
+    from compare.logits import embedding_key_frequencies
 
     share = np.full(49, 1.0 / 48)
     share[0] = 0.0

@@ -12,7 +12,7 @@ from compare.fourier import dlog_basis
 from compare.handbuilt import fourier_mlp, fourier_transformer
 from compare.match import MEMORIZATION
 from compare.network import probe
-from synthcmp.tasks import get_task
+from taskcore.table import get_task
 
 P = 23
 KEY = [2, 5, 9]
@@ -34,13 +34,12 @@ def test_hand_built_network_circuit_is_recovered_and_named(build, task_name, sig
     split = task.split(0.3)
     model = build(P, KEY, sign=sign)
     assert (probe(model, P).prediction == task.table).all()
-    circuit, rows, match, _ = analyse_model(
-        model, task, split, candidates("x + y", "x - y", "x * y", "x**2 + y**2")
-    )
+    found = analyse_model(model, task, split, candidates("x + y", "x - y", "x * y", "x**2 + y**2"))
+    circuit, rows, match = found.circuit, found.programs, found.match
     assert sorted(circuit.key_frequencies) == KEY
     assert circuit.form == expected and circuit.basis == "additive"
     assert circuit.fve > 0.99 and circuit.faithfulness == 1.0
-    assert circuit.key_embedding_share > 0.99 and circuit.frequencies_for_90 == len(KEY)
+    assert circuit.key_share > 0.99 and circuit.frequencies_for_90 == len(KEY)
     assert circuit.restricted_loss <= circuit.full_loss + 1e-6
     assert circuit.excluded_loss > 0.95 * circuit.chance_loss
     assert set(circuit.neuron_clusters) == {str(k) for k in KEY}
@@ -57,9 +56,8 @@ def test_hand_built_multiplication_is_read_in_the_discrete_log_basis():
     task = get_task("modmul", p=P)
     model = fourier_transformer(P, KEY, basis=dlog_basis(P))
     assert (probe(model, P).prediction == task.table).all()
-    circuit, rows, match, _ = analyse_model(
-        model, task, task.split(0.3), candidates("x * y", "x + y")
-    )
+    found = analyse_model(model, task, task.split(0.3), candidates("x * y", "x + y"))
+    circuit, rows, match = found.circuit, found.programs, found.match
     assert circuit.basis == "dlog" and circuit.form == "x * y"
     assert sorted(circuit.key_frequencies) == KEY
     assert circuit.zero_class == 0 and circuit.faithfulness == 1.0
@@ -74,7 +72,8 @@ def test_random_network_has_no_circuit(kind):
     torch.manual_seed(0)
     task = get_task("modadd", p=P)
     model = build_model(ModelConfig(kind=kind, d_model=64, d_mlp=256), P)
-    circuit, rows, match, _ = analyse_model(model, task, task.split(0.3), candidates("x + y"))
+    found = analyse_model(model, task, task.split(0.3), candidates("x + y"))
+    circuit, rows, match = found.circuit, found.programs, found.match
     assert not circuit.found
     assert circuit.fve < 0.1
     assert not match.implements and match.verdict.startswith(MEMORIZATION)
@@ -87,7 +86,7 @@ def test_eta_squared_sees_the_sum_inside_the_hand_built_mlp():
     alone is independent of x + y (η² ≈ 0)."""
     task = get_task("modadd", p=P)
     model = fourier_mlp(P, KEY)
-    _, rows, _, _ = analyse_model(model, task, task.split(0.3), candidates("x + y"))
+    rows = analyse_model(model, task, task.split(0.3), candidates("x + y")).programs
     node = rows[0].nodes[0]
     assert node.node == "x + y"
     assert np.isclose(node.eta2["logits"], 1.0)

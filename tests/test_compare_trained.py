@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from compare import CompareResult, compare_run
 from compare.match import MEMORIZATION
 from synthcmp.cli import main
-from synthcmp.tasks import get_task
+from taskcore.table import get_task
 
 P = 23
 # Small and quick: at p = 23 there are only 529 pairs, so a larger training share than the

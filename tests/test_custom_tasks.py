@@ -7,9 +7,10 @@ import itertools
 import numpy as np
 import pytest
 
-from synthcmp.errors import TaskError
-from synthcmp.expr import parse
-from synthcmp.tasks import expr_task, get_task, table_task
+from taskcore.errors import TaskError
+from taskcore.language import parse
+from taskcore.table import expr_task, get_task
+from taskcore.tablefile import table_task
 
 P = 13
 

@@ -8,6 +8,7 @@ resumed run equals an uninterrupted one; a failed write leaves nothing behind.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -30,7 +31,8 @@ from neural import (
     store,
     train,
 )
-from synthcmp.tasks import get_task
+from taskcore.errors import TaskError
+from taskcore.table import get_task
 
 # Small and quick: d_model 16 keeps every test run well under a second per hundred steps.
 TINY = dict(d_model=16, d_mlp=32, threads=1, log_every=5, checkpoints=20)
@@ -239,9 +241,9 @@ def test_atomic_write_leaves_old_file_and_no_partial_file_on_failure(tmp_path):
 
     def half_then_fail(f):
         f.write(b'{"ok": 2, "trunc')
-        raise OSError("disk full")
+        raise OSError(errno.ENOSPC, "No space left on device")
 
-    with pytest.raises(OSError):
+    with pytest.raises(TaskError, match="no space left"):
         store.atomic_write(target, half_then_fail)
     assert json.loads(target.read_text()) == {"ok": 1}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["summary.json"]
@@ -316,28 +318,16 @@ def test_small_modadd_groks_within_budget():
     assert run.status == "grokked" and run.steps == run.grok_step + 20
 
 
-def test_with_label_noise_grokking_is_judged_on_clean_labels():
-    """Noisy test labels cap accuracy near 1 − noise, so the clean labels decide grokking."""
+def test_with_label_noise_the_network_sees_noisy_train_and_clean_test_labels():
+    """Noise touches the training labels only, so test accuracy can reach 100% and grokking
+    is judged on it; a network that fits the noise fits labels the true table contradicts."""
     task = get_task("modadd", p=13, noise=0.2)
-    run = train(task, tiny_config(steps=100))
-    assert all("test_acc_clean" in row for row in run.metrics)
-    assert any(row["test_acc_clean"] != row["test_acc"] for row in run.metrics)
-    first = next((r["step"] for r in run.metrics if r["test_acc_clean"] >= 0.99), None)
+    config = tiny_config(steps=100)
+    run = train(task, config)
+    split = task.split(config.train_frac, config.seed)
+    assert split.n_noisy == round(0.2 * split.n_train)
+    first = next((r["step"] for r in run.metrics if r["test_acc"] >= 0.99), None)
     assert run.grok_step == first
-    assert "test_acc_clean" not in train(get_task("modadd", p=13), tiny_config(steps=5)).metrics[0]
-
-
-def test_neural_imports_only_the_task_core_of_synthcmp():
-    import subprocess
-    import sys
-
-    code = (
-        "import sys, neural; "
-        "print([m for m in sys.modules if m in ('synthcmp.ui', 'synthcmp.cli', 'rich', 'click')"
-        " or m.startswith('synthcmp.commands')])"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device here")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from synthcmp.errors import TaskError
 from synthcmp.ui import UserError, console, err_console, print_json
+from taskcore.errors import TaskError
 
 
 @click.command()
@@ -55,6 +55,6 @@ def compare(run_dir: str, top: int, as_json: bool) -> None:
     if as_json:
         print_json(document)
         return
-    from synthcmp.render_compare import render_compare
+    from synthcmp.render.compare import render_compare
 
     render_compare(document, console)

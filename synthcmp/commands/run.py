@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from synthcmp.errors import TaskError
-from synthcmp.tasks import Task
 from synthcmp.ui import UserError, console, err_console, print_json, task_header, task_options
+from taskcore.errors import TaskError
+from taskcore.table import Task
 
 STAGE_TITLES = {
     "synth": "searching for the shortest programs",
@@ -29,8 +29,8 @@ class RunDisplay:
         self.update = None
 
     def on_stage(self, stage: str) -> None:
-        from synthcmp.render_synth import search_progress
-        from synthcmp.render_train import TrainDisplay
+        from synthcmp.render.synth import search_progress
+        from synthcmp.render.train import TrainDisplay
 
         self.stack.close()
         self.stage, self.update = stage, None
@@ -82,7 +82,7 @@ def run(ctx: click.Context, task: Task, seed: int, model, frac, steps, top, out,
     from neural.train import TrainingDiverged, TrainingInterrupted
     from synthcmp.commands.train import default_run_dir, resume_command
     from synthcmp.pipeline import Hooks, RunOptions, run_pipeline, train_config
-    from synthcmp.report import render_report, write_html
+    from synthcmp.render.report import render_report, write_html
 
     if top < 1:
         raise UserError(f"--top must be at least 1, got {top}")

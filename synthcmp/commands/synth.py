@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from synthcmp.tasks import DEFAULT_TRAIN_FRAC, Task
 from synthcmp.ui import UserError, console, err_console, print_json, task_options
+from taskcore.table import DEFAULT_TRAIN_FRAC, Task
 
 
 @click.command()
@@ -47,7 +47,7 @@ def synth(
     exceptions. The literal table is always a candidate.
     """
     from synth import SynthConfig, default_grammar, synthesize
-    from synthcmp.render_synth import grammar_table, results_table, search_progress
+    from synthcmp.render.synth import grammar_table, results_table, search_progress
 
     if show_grammar:
         grammar = default_grammar(task.family)

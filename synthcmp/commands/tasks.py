@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 from rich.table import Table
 
-from synthcmp.tasks import DEFAULT_P, P_MAX, P_MIN, task_table_rows
 from synthcmp.ui import UserError, console, print_json
+from taskcore.table import DEFAULT_P, P_MAX, P_MIN, task_table_rows
 
 
 @click.command()

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import click
 
-from synthcmp.tasks import DEFAULT_TRAIN_FRAC, Task
 from synthcmp.ui import UserError, console, err_console, print_json, task_header, task_options
+from taskcore.table import DEFAULT_TRAIN_FRAC, Task
 
 
 def default_run_dir(task: Task, seed: int, root: Path = Path("runs")) -> Path:
@@ -101,7 +101,7 @@ def train(
     from neural.config import TrainConfig, default_config
     from neural.train import TrainingDiverged, TrainingInterrupted
     from neural.train import train as train_network
-    from synthcmp.render_train import TrainDisplay, summary_table
+    from synthcmp.render.train import TrainDisplay, summary_table
 
     if steps is not None and steps < 0:
         raise UserError(f"--steps must be ≥ 0, got {steps}")

@@ -20,9 +20,9 @@ from rich.table import Table
 from rich.text import Text
 
 from synthcmp.plots import sparkline
-from synthcmp.render_compare import circuit_panel, match_table, progress_panel
-from synthcmp.render_train import pct, verdict
-from synthcmp.tasks import Task
+from synthcmp.render.compare import circuit_panel, match_table, progress_panel
+from synthcmp.render.train import pct, verdict
+from taskcore.table import Task
 
 WIDTH = 100
 PRE = (
@@ -44,7 +44,7 @@ def task_panel(task: dict) -> Panel:
 
 def synth_panel(report: dict, task: Task, top: int) -> Panel:
     from synth import SynthResult
-    from synthcmp.render_synth import results_table
+    from synthcmp.render.synth import results_table
 
     result = SynthResult.from_json(report["synth"])
     table = results_table(result, task, top)

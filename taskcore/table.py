@@ -1,4 +1,4 @@
-"""The task core: a task is a table.
+"""The core object: a task is a table.
 
 Every task is a finite function ``f: X × X → X`` over ``n`` symbols, given as its full table
 ``table[x, y] = f(x, y)`` together with a boolean ``domain[x, y]`` marking which pairs are
@@ -16,37 +16,36 @@ Built-in tasks (``p`` is the modulus, default 97; ``n = p`` for modular tasks):
 * the operations of Power et al. 2022, all mod p — ``modadd`` x+y, ``modsub`` x−y,
   ``moddiv`` x/y, ``modcond`` x/y if y odd else x−y, ``modsq`` x²+y², ``modquad`` x²+xy+y²,
   ``modquadx`` x²+xy+y²+x, ``modcube`` x³+xy, ``modcube2`` x³+xy²+y; and ``modmul`` x·y;
-* the symmetric group S5 (n = 120, indexing in :mod:`synthcmp.groups`) — ``s5mul`` x·y,
+* the symmetric group S5 (n = 120, indexing in :mod:`taskcore.groups`) — ``s5mul`` x·y,
   ``s5div`` x·y⁻¹, ``s5conj`` x·y·x⁻¹;
 * ``lookup`` — a uniformly random table (seeded): no program shorter than the table exists.
 
-Label noise (``noise = F``) replaces a fraction F of the domain's labels, chosen at random
-(seeded), by a uniformly random *different* value. The noisy table is the task; the clean
-one is kept in ``clean_table`` so reports can say how many labels were changed.
+**Label noise** (``noise = F``) is a property of the *training* labels, as in the label-noise
+literature: the table stays the true function, and :meth:`Task.split` replaces
+``round(F · N_train)`` of the N_train training labels, chosen at random (seeded), by a
+uniformly random *different* value. Test labels are always clean, so test accuracy measures
+whether a learner found the rule despite the noise.
 """
 
 from __future__ import annotations
 
-import csv
 import difflib
-import io
-import json
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 import numpy as np
 
-from synthcmp import expr as expr_lang
-from synthcmp import groups
-from synthcmp.errors import TaskError
+from taskcore import groups
+from taskcore.algebra import Algebra
+from taskcore.errors import TaskError
+from taskcore.language import parse
+from taskcore.serial import JsonMixin
 
 P_MIN, P_MAX = 2, 1024
 DEFAULT_P = 97
-# Shared by every command. Power et al. / Nanda et al. train on 30%; at 40% the default
-# transformer groks mod 97 in 8 of 8 seeds within 450 steps, at 30% in 2 of 3 within 2000
-# steps (the measurements are in neural/config.py).
+# Shared by every command. Power et al. and Nanda et al. train on 30%; the default network
+# groks mod 97 within seconds at 40% (benchmarks/grok.py).
 DEFAULT_TRAIN_FRAC = 0.4
-MAX_TABLE_N = 1024
+SEED_MAX = 2**32 - 1
 
 
 @dataclass(frozen=True)
@@ -59,6 +58,7 @@ class TaskInfo:
     expr: str | None = None  # the same function in the --expr language, when it has one
     needs_prime: bool = False
     domain: str | None = None  # extra domain restriction, in words, when not implied by expr
+    group: str | None = None  # the group of a group task, e.g. "S5"
 
 
 BUILTIN: dict[str, TaskInfo] = {
@@ -81,9 +81,9 @@ BUILTIN: dict[str, TaskInfo] = {
         TaskInfo("modcube", "x³ + xy (mod p)", "modular", "x**3 + x*y"),
         TaskInfo("modcube2", "x³ + xy² + y (mod p)", "modular", "x**3 + x*y**2 + y"),
         TaskInfo("modmul", "x · y (mod p)", "modular", "x * y"),
-        TaskInfo("s5mul", "x · y in S5", "group", "x * y"),
-        TaskInfo("s5div", "x · y⁻¹ in S5", "group", "x * inv(y)"),
-        TaskInfo("s5conj", "x · y · x⁻¹ in S5", "group", "x * y * inv(x)"),
+        TaskInfo("s5mul", "x · y in S5", "group", "x * y", group="S5"),
+        TaskInfo("s5div", "x · y⁻¹ in S5", "group", "x * inv(y)", group="S5"),
+        TaskInfo("s5conj", "x · y · x⁻¹ in S5", "group", "x * y * inv(x)", group="S5"),
         TaskInfo("lookup", "a uniformly random table (seeded)", "table"),
     ]
 }
@@ -94,11 +94,11 @@ POWER_TASKS = (
 
 
 @dataclass(frozen=True)
-class TaskSpec:
+class TaskSpec(JsonMixin):
     """Everything needed to rebuild a task; what run folders store and the CLI parses into.
 
     Exactly one of ``name`` (a built-in), ``expr`` or ``table_path`` describes the function.
-    ``seed`` seeds the random table of ``lookup`` and the label noise (not the split).
+    ``seed`` seeds the random table of ``lookup`` and the choice of noisy labels.
     """
 
     name: str | None = None
@@ -108,17 +108,14 @@ class TaskSpec:
     noise: float = 0.0
     seed: int = 0
 
-    def to_json(self) -> dict:
-        return dict(self.__dict__)
-
-    @classmethod
-    def from_json(cls, data: dict) -> TaskSpec:
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
-
 
 @dataclass(frozen=True)
 class Split:
-    """A seeded train/test split of a task's domain. Index arrays point into ``task.pairs()``."""
+    """A seeded train/test split of a task's domain. Index arrays point into ``task.pairs()``.
+
+    ``out_train`` are the labels the learners see (noisy where the task has noise);
+    ``clean_train`` the true values there. ``out_test`` is always clean.
+    """
 
     train_frac: float
     seed: int
@@ -130,6 +127,7 @@ class Split:
     x_test: np.ndarray
     y_test: np.ndarray
     out_test: np.ndarray
+    clean_train: np.ndarray
 
     @property
     def n_train(self) -> int:
@@ -139,12 +137,27 @@ class Split:
     def n_test(self) -> int:
         return len(self.test_index)
 
+    @property
+    def n_noisy(self) -> int:
+        """Training labels that differ from the true function."""
+        return int((self.out_train != self.clean_train).sum())
+
+    def masks(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """(train, test) as (n, n) boolean masks over the inputs."""
+        train = np.zeros((n, n), bool)
+        test = np.zeros((n, n), bool)
+        train[self.x_train, self.y_train] = True
+        test[self.x_test, self.y_test] = True
+        return train, test
+
 
 @dataclass(frozen=True, eq=False)
 class Task:
     """A finite function on ``n`` symbols, given as its table, with its valid domain.
 
-    ``table[x, y]`` holds f(x, y) where ``domain[x, y]`` is True and -1 elsewhere.
+    ``table[x, y]`` holds f(x, y) where ``domain[x, y]`` is True and −1 elsewhere. ``group``
+    names the group of a group task ("S5"); ``noise`` is the share of training labels that
+    :meth:`split` corrupts, chosen with ``noise_seed``.
     """
 
     name: str
@@ -156,12 +169,21 @@ class Task:
     p: int | None = None
     expr: str | None = None
     noise: float = 0.0
-    clean_table: np.ndarray | None = field(default=None, repr=False)
-    spec: TaskSpec | None = None
+    noise_seed: int = 0
+    group: str | None = None
+    spec: TaskSpec | None = field(default=None, repr=False)
 
     @property
     def domain_size(self) -> int:
         return int(self.domain.sum())
+
+    @property
+    def algebra(self) -> Algebra:
+        """What the language's operations mean for this task: its group, or arithmetic mod n
+        (lookup and custom tables too: the synthesizer searches programs over Z_n for them)."""
+        if self.group is not None:
+            return Algebra(self.n, groups.group_by_name(self.group))
+        return Algebra(self.n)
 
     def pairs(self) -> tuple[np.ndarray, np.ndarray]:
         """All valid (x, y), in row-major order: the index space that splits point into."""
@@ -172,66 +194,70 @@ class Task:
         """Seeded split of the domain: ``round(train_frac · |domain|)`` pairs for training.
 
         The same (task, train_frac, seed) gives the same split in every engine and process.
+        With noise, ``round(noise · N_train)`` training labels are replaced (module docstring).
         """
         if not 0.0 < train_frac < 1.0:
             raise TaskError(f"train fraction must be in (0, 1), got {train_frac}")
+        check_seed(seed)
         x, y = self.pairs()
         size = len(x)
+        if size < 2:
+            raise TaskError(f"task {self.name} has fewer than 2 valid pairs; nothing to split")
         n_train = min(max(int(round(train_frac * size)), 1), size - 1)
         order = np.random.default_rng([seed, 0x5917]).permutation(size)
         train, test = np.sort(order[:n_train]), np.sort(order[n_train:])
         out = self.table[x, y]
+        clean = out[train]
+        noisy = clean.copy()
+        if self.noise > 0 and self.n > 1:
+            rng = np.random.default_rng([self.noise_seed, 0x0015E, seed])
+            k = int(round(self.noise * n_train))
+            chosen = rng.choice(n_train, size=k, replace=False)
+            shift = rng.integers(1, self.n, size=k)  # nonzero: the new label always differs
+            noisy[chosen] = (noisy[chosen] + shift) % self.n
         return Split(
-            train_frac, seed, train, test,
-            x[train], y[train], out[train], x[test], y[test], out[test],
+            train_frac, seed, train, test, x[train], y[train], noisy,
+            x[test], y[test], out[test], clean,
         )  # fmt: skip
 
     def describe(self) -> dict:
         """A small JSON-ready summary (no table)."""
         return {
-            "name": self.name,
-            "formula": self.formula,
-            "family": self.family,
-            "n": self.n,
-            "p": self.p,
-            "expr": self.expr,
-            "domain_size": self.domain_size,
-            "noise": self.noise,
-        }
+            "name": self.name, "formula": self.formula, "family": self.family, "n": self.n,
+            "p": self.p, "expr": self.expr, "group": self.group,
+            "domain_size": self.domain_size, "noise": self.noise,
+        }  # fmt: skip
 
     def to_json(self) -> dict:
         """The whole task, table included, so a run folder can rebuild it without its source."""
         data = self.describe()
+        data["noise_seed"] = self.noise_seed
         data["table"] = self.table.tolist()
         data["domain"] = self.domain.astype(int).tolist()
-        if self.clean_table is not None:
-            data["clean_table"] = self.clean_table.tolist()
         data["spec"] = self.spec.to_json() if self.spec else None
         return data
 
     @classmethod
     def from_json(cls, data: dict) -> Task:
-        clean = data.get("clean_table")
-        return cls(
-            name=data["name"],
-            formula=data["formula"],
-            family=data["family"],
-            n=data["n"],
-            table=np.asarray(data["table"], dtype=np.int64),
-            domain=np.asarray(data["domain"], dtype=bool),
-            p=data.get("p"),
-            expr=data.get("expr"),
-            noise=data.get("noise", 0.0),
-            clean_table=None if clean is None else np.asarray(clean, dtype=np.int64),
-            spec=TaskSpec.from_json(data["spec"]) if data.get("spec") else None,
-        )
-
-    def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_json()))
-
-    @classmethod
-    def load(cls, path: str | Path) -> Task:
-        return cls.from_json(json.loads(Path(path).read_text()))
+        """Rebuild a task; a document that is not a well-formed task is a TaskError."""
+        try:
+            n = int(data["n"])
+            table = np.asarray(data["table"], dtype=np.int64)
+            domain = np.asarray(data["domain"], dtype=bool)
+            if table.shape != (n, n) or domain.shape != (n, n) or not 1 <= n <= P_MAX:
+                raise ValueError("table shape")
+            valid = table[domain]
+            if valid.size and (valid.min() < 0 or valid.max() >= n):
+                raise ValueError("table values")
+            return cls(
+                name=str(data["name"]), formula=str(data["formula"]), family=str(data["family"]),
+                n=n, table=table, domain=domain, p=data.get("p"), expr=data.get("expr"),
+                noise=float(data.get("noise", 0.0)), noise_seed=int(data.get("noise_seed", 0)),
+                group=data.get("group"),
+                spec=TaskSpec.from_json(data["spec"]) if data.get("spec") else None,
+            )  # fmt: skip
+        except (KeyError, TypeError, ValueError, OverflowError) as err:
+            raise TaskError(f"not a valid task document ({type(err).__name__}: {err})") from None
 
 
 # ---------------------------------------------------------------------------------------
@@ -249,6 +275,12 @@ def check_p(p: int, needs_prime: bool, what: str) -> None:
         raise TaskError(f"{what} needs modular inverses, so p must be prime; {p} is not")
 
 
+def check_seed(seed: int) -> int:
+    if not 0 <= seed <= SEED_MAX:
+        raise TaskError(f"seed must be in 0..{SEED_MAX}, got {seed}")
+    return seed
+
+
 def suggest(name: str) -> str:
     close = difflib.get_close_matches(name, list(BUILTIN), n=3, cutoff=0.5)
     return f" Did you mean {', '.join(close)}?" if close else ""
@@ -256,11 +288,14 @@ def suggest(name: str) -> str:
 
 def build_task(spec: TaskSpec) -> Task:
     """Build the task a :class:`TaskSpec` describes, or raise :class:`TaskError`."""
+    from taskcore.tablefile import table_task
+
     given = [s for s in (spec.name, spec.expr, spec.table_path) if s is not None]
     if len(given) != 1:
         raise TaskError("give exactly one of: a task name, --expr or --table")
     if not 0.0 <= spec.noise < 1.0:
         raise TaskError(f"noise must be in [0, 1), got {spec.noise}")
+    check_seed(spec.seed)
     if spec.expr is not None:
         task = expr_task(spec.expr, spec.p)
     elif spec.table_path is not None:
@@ -268,7 +303,10 @@ def build_task(spec: TaskSpec) -> Task:
     else:
         task = builtin_task(spec.name, spec.p, spec.seed)
     if spec.noise > 0:
-        task = with_noise(task, spec.noise, spec.seed)
+        task = replace(
+            task, noise=spec.noise, noise_seed=spec.seed,
+            formula=f"{task.formula}, {spec.noise:.0%} of training labels noised",
+        )  # fmt: skip
     return replace(task, spec=spec)
 
 
@@ -282,11 +320,12 @@ def builtin_task(name: str, p: int = DEFAULT_P, seed: int = 0) -> Task:
     if info is None:
         raise TaskError(f"unknown task {name!r}.{suggest(name)} (`synthcmp tasks` lists them)")
     if info.family == "group":
-        mul, inv = groups.multiplication_table(), groups.inverses()
-        n = len(mul)
+        group = groups.group_by_name(info.group)
+        n, algebra = group.n, Algebra(group.n, group)
         x, y = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
-        table = expr_lang.eval_group(expr_lang.parse(info.expr), x, y, mul, inv)
-        return Task(name, info.formula, "group", n, table, np.ones((n, n), bool), expr=info.expr)
+        table = algebra.values(parse(info.expr), x, y)
+        return Task(name, info.formula, "group", n, table, np.ones((n, n), bool),
+                    expr=info.expr, group=info.group)  # fmt: skip
     check_p(p, info.needs_prime, name)
     if info.family == "table":  # lookup
         table = np.random.default_rng([seed, 0x100C]).integers(0, p, size=(p, p))
@@ -300,102 +339,17 @@ def builtin_task(name: str, p: int = DEFAULT_P, seed: int = 0) -> Task:
 
 
 def expr_task(text: str, p: int, name: str | None = None, formula: str | None = None) -> Task:
-    """A modular task from an expression in the --expr language (see :mod:`synthcmp.expr`)."""
-    node = expr_lang.parse(text)
-    check_p(p, node.uses("inv") or node.uses("div"), f"expression {text!r}")
+    """A modular task from an expression in the --expr language (:mod:`taskcore.language`)."""
+    expr = parse(text)
+    check_p(p, expr.uses("inv") or expr.uses("div"), f"expression {text!r}")
     x, y = np.meshgrid(np.arange(p), np.arange(p), indexing="ij")
-    values, valid = expr_lang.eval_modular(node, x, y, p)
-    if not valid.any():
-        raise TaskError(f"expression {text!r} is undefined everywhere mod {p}")
+    values, valid = Algebra(p).evaluate(expr, x, y)
+    if valid.sum() < 2:
+        raise TaskError(f"expression {text!r} is defined at fewer than 2 pairs mod {p}")
     table = np.where(valid, values, -1).astype(np.int64)
     return Task(
         name or "expr", formula or f"{text} (mod p)", "modular", p, table, valid, p=p, expr=text
     )
-
-
-def table_task(path: str | Path) -> Task:
-    """A task from a CSV file: ``x,y,out`` rows under that header, or an n×n matrix of outputs.
-
-    Symbols are 0..n−1. For rows (the header line ``x,y,out`` says which form it is, since a
-    3×3 matrix would otherwise read as three rows), n = 1 + the largest x or y and every
-    (x, y) must appear exactly once. For a matrix, row x column y holds f(x, y). Outputs
-    must lie in 0..n−1.
-    """
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as err:
-        raise TaskError(f"cannot read table {str(path)!r}: {err.strerror}") from None
-    rows = [
-        [c.strip() for c in r] for r in csv.reader(io.StringIO(text)) if any(c.strip() for c in r)
-    ]
-    if not rows:
-        raise TaskError(f"table {path.name} is empty")
-    as_rows = [c.lower() for c in rows[0]] == ["x", "y", "out"]
-    if as_rows:
-        rows = rows[1:]
-    try:
-        cells = [[int(c) if c != "" else None for c in r] for r in rows]
-    except ValueError as err:
-        raise TaskError(f"table {path.name}: non-integer cell ({err})") from None
-    if any(c is None for r in cells for c in r):
-        raise TaskError(f"table {path.name} has missing cells")
-    width = {len(r) for r in cells}
-    if len(width) != 1:
-        raise TaskError(f"table {path.name}: rows have different lengths {sorted(width)}")
-    ncol = width.pop()
-    data = np.asarray(cells, dtype=np.int64)
-    if as_rows:
-        if ncol != 3:
-            raise TaskError(f"table {path.name}: rows after the x,y,out header need 3 cells")
-        if (data[:, :2] < 0).any():
-            raise TaskError(f"table {path.name}: x and y must be non-negative")
-        n = int(data[:, :2].max()) + 1
-        table = np.full((n, n), -1, np.int64)
-        seen = np.zeros((n, n), np.int64)
-        np.add.at(seen, (data[:, 0], data[:, 1]), 1)
-        if (seen > 1).any():
-            x, y = np.argwhere(seen > 1)[0]
-            raise TaskError(f"table {path.name}: cell ({x}, {y}) is given more than once")
-        if (seen == 0).any():
-            x, y = np.argwhere(seen == 0)[0]
-            raise TaskError(
-                f"table {path.name} has missing cells: {int((seen == 0).sum())} of {n * n}, "
-                f"first ({x}, {y})"
-            )
-        table[data[:, 0], data[:, 1]] = data[:, 2]
-    elif len(data) == ncol:
-        n, table = ncol, data
-    else:
-        raise TaskError(
-            f"table {path.name} has shape {len(data)}×{ncol}: expected x,y,out rows or an n×n matrix"
-        )
-    if n < 2 or n > MAX_TABLE_N:
-        raise TaskError(
-            f"table {path.name}: n = {n} is out of the supported range 2..{MAX_TABLE_N}"
-        )
-    bad = (table < 0) | (table >= n)
-    if bad.any():
-        x, y = np.argwhere(bad)[0]
-        raise TaskError(
-            f"table {path.name}: output {table[x, y]} at ({x}, {y}) is out of range 0..{n - 1}"
-        )
-    return Task(path.stem, f"table from {path.name}", "table", n, table, np.ones((n, n), bool))
-
-
-def with_noise(task: Task, noise: float, seed: int = 0) -> Task:
-    """Replace ``round(noise · |domain|)`` labels by a different uniformly random symbol."""
-    rng = np.random.default_rng([seed, 0x0015E])
-    x, y = task.pairs()
-    k = int(round(noise * len(x)))
-    chosen = rng.choice(len(x), size=k, replace=False)
-    table = task.table.copy()
-    shift = rng.integers(1, task.n, size=k)  # a nonzero shift: the new label always differs
-    table[x[chosen], y[chosen]] = (table[x[chosen], y[chosen]] + shift) % task.n
-    return replace(
-        task, table=table, noise=noise, clean_table=task.table,
-        formula=f"{task.formula}, {noise:.0%} labels noised",
-    )  # fmt: skip
 
 
 def task_table_rows(p: int = DEFAULT_P) -> list[dict]:

@@ -10,54 +10,7 @@ from collections.abc import Iterator
 
 from rich.table import Table
 
-from synthcmp.tasks import Task
-
-_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
-_PREC = {"add": 1, "sub": 1, "mul": 2, "div": 2, "neg": 3, "pow": 4}
-
-
-def pretty(program) -> str:
-    """A program in math notation: x² + x·y, x/y, x·y·x⁻¹, "x/y if y odd else x − y"."""
-    return _pretty(program)
-
-
-def _is_div(p) -> bool:
-    return p.op == "mul" and p.algebra.family == "modular" and p.args[1].op == "inv"
-
-
-def _prec(p) -> int:
-    return _PREC["div"] if _is_div(p) else _PREC.get(p.op, 5)
-
-
-def _pretty(p) -> str:
-    op = p.op
-    if op in ("x", "y"):
-        return op
-    if op == "const":
-        return str(p.value)
-    if op == "ite":
-        c, a, b = (_pretty(q) for q in p.args)
-        return f"{a} if {c} odd else {b}"
-
-    def wrap(q, paren: bool) -> str:
-        s = _pretty(q)
-        return f"({s})" if paren else s
-
-    if op == "inv":
-        return wrap(p.args[0], _prec(p.args[0]) < 5) + "⁻¹"
-    if op == "neg":
-        return "−" + wrap(p.args[0], _prec(p.args[0]) < 3)
-    if op == "pow":
-        return wrap(p.args[0], _prec(p.args[0]) < 5) + str(p.value).translate(_SUPERSCRIPT)
-    a, b = p.args
-    mine = _prec(p)
-    left = wrap(a, _prec(a) < mine)
-    if _is_div(p):
-        return f"{left}/{wrap(b.args[0], _prec(b.args[0]) <= mine)}"
-    if op == "mul":
-        return f"{left}·{wrap(b, _prec(b) <= mine)}"
-    symbol = {"add": " + ", "sub": " − "}[op]
-    return f"{left}{symbol}{wrap(b, _prec(b) <= mine)}"
+from taskcore.table import Task
 
 
 def _fmt_acc(a: float) -> str:
@@ -83,9 +36,7 @@ def results_table(result, task: Task, top: int) -> Table:
     table.add_column("test", justify="right")
     for i, r in enumerate(result.programs[:top], 1):
         shown = (
-            "table (memorize every pair)"
-            if r.kind == "table"
-            else pretty(parse_program(r.expr, task))
+            "table (memorize every pair)" if r.kind == "table" else parse_program(r.expr, task).pretty()
         )
         table.add_row(
             str(i), shown, f"{r.bits:.1f}", f"{r.program_bits:.2f}", f"{r.data_bits:.1f}",
