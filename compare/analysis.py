@@ -1,8 +1,16 @@
 """compare's entry points: analyse one network, or a whole run folder.
 
 :func:`analyse_model` runs the network once on every input (:func:`compare.network.probe`),
-extracts its circuit and matches it against the programs; :func:`compare_run` does that for
-the final model of a run folder, then measures every checkpoint (:mod:`compare.progress`).
+extracts its circuit and matches it against the candidate programs — the synthesizer's,
+any the user names, the memorized table and the near misses of the best one
+(:mod:`compare.match`). :func:`compare_run` does that for the final model of a run folder,
+then measures every checkpoint: the progress measures, the phases and the description
+length over training (:mod:`compare.progress`).
+
+Which analysis applies is said, not assumed: the Fourier circuit is read over Z_n (or the
+discrete logs of Z_p); for a non-abelian group such as S5 the Fourier modes of Z_n over
+*indices* of permutations mean nothing, so no circuit is extracted there and the report
+rests on behaviour and bits.
 """
 
 from __future__ import annotations
@@ -16,26 +24,29 @@ from pathlib import Path
 import numpy as np
 
 from compare.circuit import Circuit, extract_circuit
+from compare.intervene import Intervener
 from compare.logits import LogitFit, candidate_bases, choose_form
 from compare.match import (
-    Candidate,
+    LogitView,
     Match,
-    NetworkView,
+    NodeMatch,
     ProgramMatch,
-    layer_bank,
-    logit_power,
-    match_program,
+    behaviour,
     verdict,
 )
 from compare.network import Probe
-from compare.progress import Phases, ProgressPoint, detect_phases, progress_measures
+from compare.progress import Phases, ProgressPoint, detect_phases, dl_curve, progress_measures
+from taskcore import groups
 from taskcore.errors import TaskError
 from taskcore.files import atomic_write_json
+from taskcore.language import Expr
 from taskcore.serial import JsonMixin
 from taskcore.table import Split, Task
 
 SYNTH_FILE = "synth.json"
 COMPARE_THREADS = 1
+FOURIER = "fourier"
+BEHAVIOUR_ONLY = "behaviour and bits"
 
 
 @dataclass(frozen=True)
@@ -49,17 +60,30 @@ class CompareProgress(JsonMixin):
 
 
 @dataclass(frozen=True)
+class NoiseFit(JsonMixin):
+    """How the network treats the training labels that noise changed."""
+
+    noisy: int  # training labels that differ from the true function
+    fit_noisy: int  # of those, how many the network predicts as given (it fit the noise)
+    fit_clean: int  # how many it predicts as the true function would
+
+
+@dataclass(frozen=True)
 class CompareResult(JsonMixin):
     """Everything compare found about one run, JSON-ready (``to_json``/``from_json``)."""
 
     run_dir: str | None
     task: str
     n: int
-    circuit: Circuit
+    analysis: str  # FOURIER, or BEHAVIOUR_ONLY with ``why``
+    why: str
+    circuit: Circuit | None
     match: Match
-    programs: list[ProgramMatch]
+    candidates: list[ProgramMatch]
     phases: Phases
     progress: list[ProgressPoint] = field(default_factory=list)
+    dl_curve: list[dict] = field(default_factory=list)
+    noise: NoiseFit | None = None
     seconds: dict[str, float] = field(default_factory=dict)
     # the final network seen on every input, for plots drawn right after (not stored)
     probe: Probe | None = field(default=None, compare=False, repr=False,
@@ -68,36 +92,103 @@ class CompareResult(JsonMixin):
 
 @dataclass(frozen=True)
 class Analysis:
-    """One network taken apart: its circuit, each program's match, the verdict, the logit
-    fit (basis and form, which the progress measures hold fixed) and the probe itself."""
+    """One network taken apart: the analysis used, its circuit, each candidate's match, the
+    verdict, the logit fit (basis and form, which the progress measures hold fixed) and the
+    probe itself."""
 
-    circuit: Circuit
-    programs: list[ProgramMatch]
+    analysis: str
+    why: str
+    circuit: Circuit | None
+    candidates: list[ProgramMatch]
     match: Match
-    fit: LogitFit
+    fit: LogitFit | None
     probe: Probe
+    noise: NoiseFit | None
 
 
-def program_tables(
-    expr: str, kind: str, task: Task, split: Split
-) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """A ranked program's (n, n) table and its internal nodes' (n, n) values.
+def which_analysis(task: Task) -> tuple[str, str]:
+    """(analysis, why): Fourier over Z_n unless the task is a non-abelian group."""
+    if task.group is not None and not groups.group_by_name(task.group).abelian:
+        return BEHAVIOUR_ONLY, (
+            f"{task.group} is not abelian: Fourier modes of Z_{task.n} over the indices of its "
+            "elements mean nothing there (its own analysis uses the group's irreducible "
+            "representations), so this report rests on behaviour and bits"
+        )
+    return FOURIER, ""
+
+
+def program_tables(expr: str, kind: str, task: Task, split: Split) -> tuple[Expr | None, np.ndarray]:
+    """A candidate's program (None for the table) and its (n, n) table.
 
     The literal table (kind "table") answers the training pairs and, elsewhere, the most
-    common training output — as the synthesizer prices it; it has no internal nodes.
+    common training output — as the synthesizer prices it.
     """
     n = task.n
     if kind == "table":
         f = np.full((n, n), int(np.bincount(split.out_train, minlength=n).argmax()))
         f[split.x_train, split.y_train] = split.out_train
-        return f, {}
+        return None, f
     from synth import parse_program
 
     program = parse_program(expr, task)
-    algebra = task.algebra
     x, y = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
-    nodes = {node.to_text(): algebra.values(node, x, y) for node in program.internal_nodes()}
-    return algebra.values(program, x, y), nodes
+    return program, task.algebra.values(program, x, y)
+
+
+def depends_on_both(v: np.ndarray) -> bool:
+    """Whether an (n, n) table v(x, y) varies with x for some y and with y for some x."""
+    return bool((v != v[:1, :]).any() and (v != v[:, :1]).any())
+
+
+def near_misses(program: Expr, task: Task) -> list[str]:
+    """The controls of a matched modular program f: f + 1, 2·f and inv(f), as text."""
+    from synth import parse_program
+
+    if task.algebra.group is not None:
+        return []
+    text = program.to_text()
+    return [parse_program(c, task).to_text() for c in (f"({text}) + 1", f"2 * ({text})",
+                                                        f"inv({text})")]  # fmt: skip
+
+
+class _Matcher:
+    """Scores candidates against one probed network (the shared state of analyse_model)."""
+
+    def __init__(self, task: Task, split: Split, seen: Probe, intervener: Intervener | None):
+        self.task, self.split, self.intervener = task, split, intervener
+        self.domain = task.domain
+        self.train, self.test = split.masks(task.n)
+        self.prediction = np.where(task.domain, seen.prediction, -1)
+        self.logits = LogitView(seen.logits, task.domain)
+        self.x, self.y = np.meshgrid(np.arange(task.n), np.arange(task.n), indexing="ij")
+
+    def match(self, rank: int, expr: str, kind: str, bits: float | None) -> ProgramMatch:
+        program, f = program_tables(expr, kind, self.task, self.split)
+        scores = {
+            "behaviour": behaviour(self.prediction, f, self.domain),
+            "behaviour_train": behaviour(self.prediction, f, self.domain & self.train),
+            "behaviour_test": behaviour(self.prediction, f, self.domain & self.test),
+            "logit_correlation": self.logits.correlation(f[self.domain]),
+            "intervention": float("nan"),
+        }
+        nodes = []
+        if program is not None and self.intervener is not None:
+            algebra = self.task.algebra
+            for node in program.internal_nodes():
+                if depends_on_both(algebra.values(node, self.x, self.y)):
+                    nodes.append(NodeMatch.of(node.to_text(), self.intervener.node(program, node)))
+            best = [nd.best for nd in nodes if np.isfinite(nd.best)]
+            scores["intervention"] = float(np.mean(best)) if best else float("nan")
+        text = program.to_text() if program is not None else expr
+        return ProgramMatch(rank, text, kind, bits, scores, nodes)
+
+
+def _bits_of(expr: str, task: Task, split: Split) -> float:
+    """A program's two-part bits on the training labels, as the synthesizer prices it."""
+    from synth import parse_program
+    from synth.core import score
+
+    return score(parse_program(expr, task), split, task.algebra).bits
 
 
 def analyse_model(
@@ -105,12 +196,14 @@ def analyse_model(
     task: Task,
     split: Split,
     programs: list,
+    user_programs: tuple[str, ...] = (),
     on_progress: Callable[[CompareProgress], None] | None = None,
 ) -> Analysis:
-    """Extract ``model``'s circuit and match it against ``programs``.
+    """Extract ``model``'s circuit and match it against the candidates.
 
     ``programs`` are ranked programs (anything with ``expr``, ``kind`` and ``bits``: a
-    :class:`synth.RankedProgram` or a dict of those keys), best first.
+    :class:`synth.RankedProgram` or a dict of those keys), best first; ``user_programs`` are
+    expressions to test as well. Near misses of the best-behaving program are added.
     """
     from compare.network import NEURON_LAYER, probe
 
@@ -120,28 +213,62 @@ def analyse_model(
 
     report("extract", 0, 1)
     seen = probe(model, task.n)
-    train, _ = split.masks(task.n)
-    fit = choose_form(seen.logits, candidate_bases(task))
-    circuit = extract_circuit(
-        seen.logits, task, train, seen.embedding, seen.neurons, NEURON_LAYER, fit=fit
-    )
+    analysis, why = which_analysis(task)
+    circuit, fit, intervener = None, None, None
+    if analysis == FOURIER:
+        fit = choose_form(seen.logits, candidate_bases(task))
+        circuit = extract_circuit(
+            seen.logits, task, split, seen.embedding, seen.neurons, NEURON_LAYER, fit=fit
+        )
+        readouts = {name: M.detach().double().cpu().numpy()
+                    for name, M in model.linear_readouts().items() if name in seen.layers}  # fmt: skip
+        intervener = Intervener(
+            {name: (seen.layers[name], M) for name, M in readouts.items()}, seen.logits,
+            task.domain, task.algebra, fit.form.basis,
+            circuit.key_frequencies if circuit.found else [], seed=split.seed,
+        )  # fmt: skip
     report("extract", 1, 1)
-    power = logit_power(seen.logits, fit.form.basis)
-    pred = np.where(task.domain, seen.prediction, -1)
-    # the logits are the last "layer": for the root node they say whether the output is a
-    # function of the program's value; the hidden layers say where it was computed
-    layers = layer_bank(
-        {**seen.layers, "logits": seen.logits.reshape(task.n * task.n, task.n)}, task.domain
-    )
-    view = NetworkView(pred, power, layers, task.domain, train, fit.form.basis)
+
+    matcher = _Matcher(task, split, seen, intervener)
+    todo = [(get(p, "expr"), get(p, "kind"), get(p, "bits")) for p in programs]
+    known = {expr for expr, _, _ in todo}
+    todo += [(e, "user", _bits_of(e, task, split)) for e in dict.fromkeys(user_programs)
+             if e not in known]  # fmt: skip
     rows = []
-    for rank, prog in enumerate(programs, start=1):
-        get = prog.get if isinstance(prog, dict) else lambda k, p=prog: getattr(p, k)
-        f, nodes = program_tables(get("expr"), get("kind"), task, split)
-        rows.append(match_program(Candidate(rank, get("expr"), get("kind"), get("bits"), f, nodes),
-                                  view))  # fmt: skip
-        report("match", rank, len(programs))
-    return Analysis(circuit, rows, verdict(rows, circuit), fit, seen)
+    for rank, (expr, kind, bits) in enumerate(todo, start=1):
+        rows.append(matcher.match(rank, expr, kind, bits))
+        report("match", rank, len(todo))
+    # near misses of the best-behaving program: the controls evidence must beat
+    candidates = [r for r in rows if r.kind in ("program", "user")]
+    controls = []
+    if candidates:
+        best = max(candidates, key=lambda r: (r.score("behaviour"), -(r.bits or np.inf)))
+        from synth import parse_program
+
+        known = {r.program for r in rows}
+        for text in near_misses(parse_program(best.program, task), task):
+            if text not in known:
+                known.add(text)
+                controls.append(matcher.match(len(rows) + len(controls) + 1, text, "control",
+                                              _bits_of(text, task, split)))  # fmt: skip
+    test_acc = behaviour(matcher.prediction, task.table, task.domain & matcher.test)
+    match = verdict(rows, test_acc, controls)
+    return Analysis(analysis, why, circuit, rows + controls, match, fit, seen,
+                    noise_fit(seen, task, split))  # fmt: skip
+
+
+def get(program, key: str):
+    return program.get(key) if isinstance(program, dict) else getattr(program, key)
+
+
+def noise_fit(seen: Probe, task: Task, split: Split) -> NoiseFit | None:
+    """How many noisy training labels the network reproduces, and how many it corrects."""
+    if not split.n_noisy:
+        return None
+    noisy = split.out_train != split.clean_train
+    pred = seen.prediction[split.x_train[noisy], split.y_train[noisy]]
+    return NoiseFit(int(noisy.sum()), int((pred == split.out_train[noisy]).sum()),
+                    int((pred == split.clean_train[noisy]).sum()))  # fmt: skip
 
 
 def load_or_synthesize(run, on_progress=None):
@@ -182,13 +309,16 @@ def compare_run(
     synth_result=None,
     on_progress: Callable[[CompareProgress], None] | None = None,
     progress: bool = True,
+    user_programs: tuple[str, ...] = (),
 ) -> CompareResult:
-    """Compare the network of a run folder with the synthesizer's top ``top_k`` programs.
+    """Compare the network of a run folder with the synthesizer's top ``top_k`` programs and
+    the ``user_programs`` (expressions) given.
 
     ``synth_result`` (a :class:`synth.SynthResult`) is used if given; otherwise the run
     folder's ``synth.json``, or a fresh synthesis of the run's task and split (saved as
     ``synth.json``). The literal table is always matched too, as the memorization baseline.
-    ``progress=False`` skips the per-checkpoint measures (and the phases).
+    ``progress=False`` skips the per-checkpoint measures (and so the phases after
+    memorization and the description-length curve).
     Raises :class:`neural.store.RunError` (a :class:`~taskcore.errors.TaskError`) when
     ``run_dir`` is not a usable run folder.
     """
@@ -209,23 +339,22 @@ def compare_run(
             on_progress(CompareProgress("progress", done, total))
 
     # One torch thread: the batched passes are small, and on 2 busy cores a thread pool
-    # made the progress measures 4× slower (measured: 15.4 s vs 3.9 s over 51 checkpoints).
+    # made the progress measures several times slower (benchmarks/compare.py).
     with torch_threads(COMPARE_THREADS):
         t0 = time.perf_counter()
         model = run.load_model()
-        found = analyse_model(model, task, split, programs, on_progress)
-        circuit, fit = found.circuit, found.fit
+        found = analyse_model(model, task, split, programs, user_programs, on_progress)
         seconds["extract_and_match"] = time.perf_counter() - t0
 
         points: list[ProgressPoint] = []
-        phases = detect_phases([], run.metrics)
-        if progress and run.checkpoint_steps:
+        if progress and run.checkpoint_steps and found.circuit is not None:
             t0 = time.perf_counter()
-            points = progress_measures(run, circuit, fit, step_done)
-            phases = detect_phases(points, run.metrics)
+            points = progress_measures(run, found.circuit, found.fit, step_done)
             seconds["progress"] = time.perf_counter() - t0
+        phases = detect_phases(points, run.metrics, found.circuit)
     return CompareResult(
-        run_dir=str(run_dir), task=task.name, n=task.n, circuit=circuit, match=found.match,
-        programs=found.programs, phases=phases, progress=points, seconds=seconds,
+        run_dir=str(run_dir), task=task.name, n=task.n, analysis=found.analysis, why=found.why,
+        circuit=found.circuit, match=found.match, candidates=found.candidates, phases=phases,
+        progress=points, dl_curve=dl_curve(points), noise=found.noise, seconds=seconds,
         probe=found.probe,
     )  # fmt: skip

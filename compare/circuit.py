@@ -5,9 +5,20 @@ The circuit read off the logits (:mod:`compare.logits`) is itself a program,
     f(x, y) = argmax_c Σ_{k ∈ K} α_k cos(ω_k(u(x, y) − c)),
 
 with a sympy form, a networkx graph (inputs → waves → products → logits → argmax), a
-description length in bits (:func:`circuit_bits`) and a *faithfulness*: the share of valid
-inputs where its argmax equals the network's. :func:`extract_circuit` gathers all of it,
-with the embedding and neuron spectra of :mod:`compare.spectra`, into one :class:`Circuit`.
+*faithfulness* (the share of valid inputs where its argmax equals the network's) and a
+description length of the training data in bits, under the same two-part code as every
+program (:mod:`synth.mdl`):
+
+    bits = L(template) + L(train labels | circuit)
+         = template_bits + log2(N + 1) + log2 C(N, k) + k · log2 n,
+
+where k counts the training pairs whose label the circuit's argmax gets wrong. The template
+is everything needed to rebuild the circuit (:func:`template_bits`). A circuit that is not
+*found* (no key frequency, or not faithful to the network) has no bits: it is not a
+description of what the network does, so it is not priced as one.
+
+:func:`extract_circuit` gathers all of it, with the embedding and neuron spectra of
+:mod:`compare.spectra`, into one :class:`Circuit`.
 """
 
 from __future__ import annotations
@@ -33,10 +44,10 @@ from compare.logits import (
     restricted_excluded,
 )
 from compare.spectra import embedding_share, frequencies_for_mass, neuron_frequencies
-from synth.grammar import elias_gamma_bits
+from synth.mdl import choice_bits, data_bits, integer_bits, subset_bits
 from taskcore.events import FAITHFUL
 from taskcore.serial import JsonMixin
-from taskcore.table import Task
+from taskcore.table import Split, Task
 
 MAX_QUANT_BITS = 12
 
@@ -73,26 +84,27 @@ def quantize(alphas: np.ndarray, q: int) -> np.ndarray:
     return np.round(alphas * scale) / scale
 
 
-def circuit_bits(n_bases: int, m: int, n_key: int, q: int, zero_rule: bool, n: int) -> float:
-    """Description length of the extracted circuit, in bits, under this code:
+def template_bits(n_bases: int, m: int, n_key: int, q: int, zero_rule: bool, n: int) -> float:
+    """L(template): the bits that rebuild the circuit, under this prefix code —
 
     * which basis: log2(number of candidate bases) (additive, or discrete-log at a prime);
-    * which form u = ±x ± y: 2 bits;
-    * how many key frequencies K: Elias gamma of K + 1;
-    * which ones: log2 C(⌊m/2⌋, K);
-    * the coefficient precision q: Elias gamma of q; then each α_k as a sign and q bits of
-      magnitude relative to the largest (q is the smallest precision that leaves the
+    * which form u = ±x ± y: log2 4 = 2 bits;
+    * how many key frequencies K: an integer, Elias gamma of K + 1;
+    * which ones: a subset, log2 C(⌊m/2⌋, K);
+    * the coefficient precision q: Elias gamma of q + 1; then each α_k as a sign and q bits
+      of magnitude relative to the largest (q is the smallest precision that leaves the
       circuit's predictions unchanged);
     * the dlog basis only: the class predicted when x or y is 0 (0 has no log): log2 n.
 
-    The fixed parts every circuit shares (waves, products, argmax) cost nothing.
+    The fixed parts every circuit shares (waves, products, argmax) cost nothing, as the
+    grammar's fixed meaning of ``+`` costs a program nothing.
     """
-    bits = math.log2(n_bases) + 2 + elias_gamma_bits(n_key + 1)
-    bits += math.log2(math.comb(m // 2, n_key))
+    bits = choice_bits(n_bases) + choice_bits(len(FORMS)) + integer_bits(n_key)
+    bits += subset_bits(m // 2, n_key)
     if n_key:
-        bits += elias_gamma_bits(q) + n_key * (q + 1)
+        bits += integer_bits(q) + n_key * (q + 1)
     if zero_rule:
-        bits += math.log2(n)
+        bits += choice_bits(n)
     return float(bits)
 
 
@@ -164,7 +176,9 @@ class Circuit(JsonMixin):
     train_loss: float
     chance_loss: float  # log n
     faithfulness: float
-    bits: float
+    bits: float | None  # template_bits + L(train labels | circuit); None when not found
+    template_bits: float
+    exceptions: int  # training pairs whose label the circuit's argmax gets wrong
     quant_bits: int
     zero_class: int | None
     frequency_share: list[float]  # share of ‖L̃‖² in cos/sin(ω_k u), per k
@@ -221,10 +235,25 @@ _FORM_OF_TEXT = {
 # Extraction
 
 
+@dataclass(frozen=True)
+class CircuitProgram:
+    """The circuit as a program: its predictions on every input and its two-part code."""
+
+    prediction: np.ndarray  # (n, n); −1 off the basis grid in the additive case never happens
+    zero_class: int | None
+    quant_bits: int
+    faithfulness: float  # share of valid inputs where the argmax equals the network's
+    template_bits: float
+    exceptions: int  # training pairs whose label the prediction gets wrong
+    bits: float  # template_bits + data_bits(exceptions, N, n)
+
+
 def circuit_program(
-    logits: np.ndarray, task: Task, fit: LogitFit, key: list[int], alphas: np.ndarray
-) -> tuple[int | None, int, float]:
-    """The circuit as a program: (zero_class, quantization bits q, faithfulness).
+    logits: np.ndarray, task: Task, split: Split, fit: LogitFit, key: list[int],
+    alphas: np.ndarray,
+) -> CircuitProgram:  # fmt: skip
+    """The circuit ``argmax_c Σ_k α_k cos(ω_k(u − c))`` as a program, priced on the training
+    labels of ``split``.
 
     In the dlog basis the inputs with x or y = 0 get one explicit class, the network's
     favourite there (0 has no log). q is the smallest coefficient precision whose argmax
@@ -248,13 +277,19 @@ def circuit_program(
         MAX_QUANT_BITS,
     )
     net_pred = np.where(task.domain, logits.argmax(axis=2), -1)
-    return zero_class, q, float((exact == net_pred)[task.domain].mean())
+    faithful = float((exact == net_pred)[task.domain].mean())
+    template = template_bits(
+        len(candidate_bases(task)), basis.m, len(key), q, zero_class is not None, n
+    )
+    wrong = int((exact[split.x_train, split.y_train] != split.out_train).sum())
+    return CircuitProgram(exact, zero_class, q, faithful, template, wrong,
+                          template + data_bits(wrong, split.n_train, n))  # fmt: skip
 
 
 def extract_circuit(
     logits: np.ndarray,
     task: Task,
-    train: np.ndarray,
+    split: Split,
     embedding: np.ndarray | None = None,
     neurons: np.ndarray | None = None,
     neuron_layer: str | None = None,
@@ -263,16 +298,15 @@ def extract_circuit(
 ) -> Circuit:
     """Extract the Fourier circuit from a network's logits on all inputs.
 
-    ``logits`` is (n, n, n): ``logits[x, y, c]`` for every input, valid or not; ``train`` the
-    (n, n) mask of training pairs; ``embedding`` (n, d) the token embedding (optional);
-    ``neurons`` (n, n, D) MLP activations on every input (optional). ``fit`` fixes the basis
-    and form (e.g. those of the final checkpoint, for progress measures); by default they
-    are chosen to explain the most logit variance. ``with_expression=False`` skips building
-    the sympy text (the slowest part, not needed per checkpoint).
+    ``logits`` is (n, n, n): ``logits[x, y, c]`` for every input, valid or not; ``split`` the
+    shared train/test split (its training labels price the circuit); ``embedding`` (n, d)
+    the token embedding (optional); ``neurons`` (n, n, D) MLP activations on every input
+    (optional). ``fit`` fixes the basis and form (e.g. those of the final checkpoint, for
+    progress measures); by default they are chosen to explain the most logit variance.
+    ``with_expression=False`` skips building the sympy text.
     """
     logits = np.asarray(logits, dtype=np.float64)
-    bases = candidate_bases(task)
-    fit = fit or choose_form(logits, bases)
+    fit = fit or choose_form(logits, candidate_bases(task))
     form, basis, n = fit.form, fit.form.basis, task.n
     key = key_frequencies(fit)
     share = None
@@ -280,10 +314,11 @@ def extract_circuit(
         share = embedding_share(np.asarray(embedding, dtype=np.float64), basis)
         key += embedding_key_frequencies(share, exclude=key)
     alphas = alpha(fit, key)
-    restricted, excluded = restricted_excluded(logits, task, train, fit, key)
+    restricted, excluded = restricted_excluded(logits, task, split, fit, key)
     cover = grid_mask(basis, n) & task.domain
     labels = task.table
-    zero_class, q, faithful = circuit_program(logits, task, fit, key, alphas)
+    program = circuit_program(logits, task, split, fit, key, alphas)
+    found = bool(key) and program.faithfulness >= FAITHFUL
 
     emb_share: list[float] = []
     key_emb, n90 = float("nan"), 0
@@ -314,12 +349,14 @@ def extract_circuit(
         restricted_loss=restricted,
         excluded_loss=excluded,
         full_loss=cross_entropy(logits[cover], labels[cover]),
-        train_loss=cross_entropy(logits[cover & train], labels[cover & train]),
+        train_loss=cross_entropy(logits[split.x_train, split.y_train], split.out_train),
         chance_loss=math.log(n),
-        faithfulness=faithful,
-        bits=circuit_bits(len(bases), basis.m, len(key), q, zero_class is not None, n),
-        quant_bits=q,
-        zero_class=zero_class,
+        faithfulness=program.faithfulness,
+        bits=program.bits if found else None,
+        template_bits=program.template_bits,
+        exceptions=program.exceptions,
+        quant_bits=program.quant_bits,
+        zero_class=program.zero_class,
         frequency_share=[float(s) for s in fit.share],
         embedding_share=emb_share,
         key_share=key_emb,

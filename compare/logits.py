@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from compare.fourier import Basis, additive_basis, dlog_basis, fourier_basis, omega
-from taskcore.table import Task, is_prime
+from taskcore.table import Split, Task, is_prime
 
 KEY_SHARE = 0.02  # a frequency is key when its 2 logit directions hold ≥ 2% of ‖L̃‖²
 EMBED_KEY_FACTOR = 4.0  # an embedding frequency is key at ≥ 4× the uniform share
@@ -246,22 +246,21 @@ def grid_mask(basis: Basis, n: int) -> np.ndarray:
 
 
 def restricted_excluded(
-    logits: np.ndarray, task: Task, train: np.ndarray, fit: LogitFit, key: list[int]
+    logits: np.ndarray, task: Task, split: Split, fit: LogitFit, key: list[int]
 ) -> tuple[float, float]:
-    """(restricted loss over all inputs, excluded loss over the training pairs).
+    """(restricted loss over all valid inputs, excluded loss over the training pairs).
 
-    restricted logits = ``mean_c + P_K L̃`` (only the key directions survive);
-    excluded logits   = ``L − P_K L̃``     (the key directions removed).
-    Inputs the basis does not cover (x = 0 or y = 0 in the dlog basis) are left out of both.
+    restricted logits = ``mean_c + P_K L̃`` (only the key directions survive), scored against
+    the task's true table; excluded logits = ``L − P_K L̃`` (the key directions removed),
+    scored against the training labels the network was fitted to. Inputs the basis does not
+    cover (x = 0 or y = 0 in the dlog basis) are left out of both.
     """
     n = task.n
     P = key_projection(fit, key, n)
     cover = grid_mask(fit.form.basis, n) & task.domain
     restricted = fit.class_mean + P
-    excluded = logits - P
-    labels = task.table
-    r = cross_entropy(restricted[cover], labels[cover])
-    e = cross_entropy(excluded[cover & train], labels[cover & train])
+    r = cross_entropy(restricted[cover], task.table[cover])
+    on_grid = cover[split.x_train, split.y_train]
+    xs, ys = split.x_train[on_grid], split.y_train[on_grid]
+    e = cross_entropy((logits - P)[xs, ys], split.out_train[on_grid])
     return r, e
-
-

@@ -1,55 +1,68 @@
-"""Progress measures over training, and the three phases of grokking they reveal.
+"""Progress measures over training, the phases of grokking they reveal, and the description
+length of the network over training.
 
-Nanda et al. 2023 showed that grokking is not a sudden event but three phases, visible
-in measures that look *inside* the network rather than at its accuracy:
+Nanda et al. 2023 showed that grokking is not a sudden event but three phases, visible in
+measures that look *inside* the network rather than at its accuracy. With C = log n the
+chance loss, the final network's circuit (basis, form, key frequencies) held fixed and
+measured at every checkpoint:
 
-1. **memorization** — train loss falls, test loss does not: the network stores its
-   training pairs. It ends when training accuracy reaches 99%.
-2. **circuit formation** — test loss stays high, but the Fourier circuit grows: the
-   restricted loss (logits reduced to the key-frequency directions, see
-   :mod:`compare.circuit`) falls, the excluded loss (those directions removed) rises on the
-   training pairs, the key frequencies' share of the embedding grows. We end it where the
-   test loss has come half-way down from its highest value after memorization to its
-   final value, ``L_test ≤ (max + final) / 2``: the circuit now outweighs the memorized
-   table on held-out pairs. (On a log scale the half-way point would sit near the end of
-   the drop, because the final loss is tiny.)
+1. **memorization** — train loss falls while test and restricted loss stay near chance: the
+   network stores its training pairs. It ends at the memorization step (train accuracy
+   100%, :mod:`taskcore.events`).
+2. **circuit formation** — the key-frequency circuit grows while the test loss stays high:
+   the *restricted loss* (the logits reduced to the key directions, :mod:`compare.logits`)
+   falls and the *excluded loss* (those directions removed) rises above the train loss — the
+   training fit now depends on the circuit. It ends at the first checkpoint where the
+   restricted loss is below ``FORMED · C`` (a tenth of chance: the key directions alone
+   already put most of the probability on the right answer, on held-out pairs too) and the
+   excluded loss is above the train loss.
 3. **cleanup** — weight decay removes the memorizing components and the circuit alone is
-   left: test loss drops and the weight norm falls. We end it at the first step with test
-   accuracy ≥ 99% (the grok step).
+   left: test loss and restricted loss fall. It ends at the grok step (test accuracy 99%).
 
-Each boundary is the step where its phase *ends*; ``None`` when it never did (a run that
-did not grok has no cleanup). The circuit's basis, form and key frequencies are those of
-the final network, held fixed, so every checkpoint is measured against the same circuit;
-its description length at a checkpoint uses that checkpoint's own key frequencies.
+Each phase may be absent, and then its end is ``None``: a run that never fits its training
+pairs has no memorization; a run whose final network holds no faithful circuit (a random
+lookup table, a run that did not grok) forms no circuit — the restricted loss of directions
+that carry nothing never falls — and has no cleanup. Nothing is inferred from a wiggle of
+the test loss.
+
+**Description length over training** (:func:`dl_curve`). At every checkpoint the training
+labels are coded two ways under the one two-part code of :mod:`synth.mdl`: by the circuit
+extracted from *that* checkpoint (its own key frequencies and α, in the final basis and
+form) plus its exceptions, or as the literal table; the shorter one is the network's
+description length there. For a network that groks this falls from the table's bits to
+about the program's bits: the memorizing program replaced by a short one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
-from compare.circuit import Circuit, circuit_bits, circuit_program
+from compare.circuit import Circuit, circuit_program
 from compare.logits import (
     LogitFit,
     alpha,
-    candidate_bases,
     cross_entropy,
+    embedding_key_frequencies,
     fit_form,
     fve,
     key_frequencies,
     restricted_excluded,
 )
 from compare.spectra import embedding_share
+from synth.mdl import table_bits
 from taskcore import events
 from taskcore.serial import JsonMixin
 from taskcore.table import Split, Task
 
+FORMED = 0.1  # circuit formation ends when the restricted loss is below a tenth of log n
+
 
 @dataclass(frozen=True)
 class ProgressPoint(JsonMixin):
-    """Every progress measure at one checkpoint (losses in nats)."""
+    """Every progress measure at one checkpoint (losses in nats, bits in bits)."""
 
     step: int
     train_loss: float
@@ -61,14 +74,17 @@ class ProgressPoint(JsonMixin):
     key_share: float  # the final key frequencies' share of the embedding's energy
     fve: float  # the final circuit's logit model, refitted at this checkpoint
     weight_norm: float
-    bits: float  # the circuit extracted at this checkpoint
-    n_key: int  # its number of key frequencies
-    faithfulness: float
+    n_key: int  # key frequencies of this checkpoint's own circuit
+    faithfulness: float  # of this checkpoint's own circuit to this checkpoint's network
+    circuit_bits: float  # its two-part code of the training labels
+    table_bits: float  # the literal table's
+    bits: float  # the shorter of the two: the network's description length here
+    rung: str  # "circuit" | "table": which one that was
 
 
 @dataclass(frozen=True)
 class Phases(JsonMixin):
-    """The step at which each phase ends (``None``: it did not)."""
+    """The step at which each phase ends (``None``: the phase did not happen)."""
 
     memorization: int | None
     circuit_formation: int | None
@@ -86,74 +102,71 @@ def measure(
     final_fit: LogitFit,
 ) -> ProgressPoint:
     """The progress measures of one checkpoint, given its logits on all inputs (n, n, n)."""
-    train, test = split.masks(task.n)
-    labels = task.table
+    n = task.n
     fit = fit_form(logits, final_fit.form)
     key = final.key_frequencies
-    restricted, excluded = restricted_excluded(logits, task, train, fit, key)
+    restricted, excluded = restricted_excluded(logits, task, split, fit, key)
     share = embedding_share(embedding, final_fit.form.basis)
     own_key = key_frequencies(fit)  # the circuit this checkpoint has on its own
-    zero_class, q, faithful = circuit_program(logits, task, fit, own_key, alpha(fit, own_key))
-    basis = fit.form.basis
-    bits = circuit_bits(
-        len(candidate_bases(task)), basis.m, len(own_key), q, zero_class is not None, task.n
-    )
+    own_key += embedding_key_frequencies(share, exclude=own_key)
+    own = circuit_program(logits, task, split, fit, own_key, alpha(fit, own_key))
+    table = table_bits(split.n_train, n)
     pred = logits.argmax(axis=2)
+    xs, ys, xt, yt = split.x_train, split.y_train, split.x_test, split.y_test
     return ProgressPoint(
         step=step,
-        train_loss=cross_entropy(logits[train], labels[train]),
-        test_loss=cross_entropy(logits[test], labels[test]),
-        train_acc=float((pred == labels)[train].mean()),
-        test_acc=float((pred == labels)[test].mean()) if test.any() else float("nan"),
+        train_loss=cross_entropy(logits[xs, ys], split.out_train),
+        test_loss=cross_entropy(logits[xt, yt], split.out_test),
+        train_acc=float((pred[xs, ys] == split.out_train).mean()),
+        test_acc=float((pred[xt, yt] == split.out_test).mean()) if split.n_test else float("nan"),
         restricted_loss=restricted,
         excluded_loss=excluded,
         key_share=float(share[key].sum()) if key else 0.0,
         fve=fve(fit, alpha(fit, key), key),
         weight_norm=weight_norm,
-        bits=bits,
         n_key=len(own_key),
-        faithfulness=faithful,
+        faithfulness=own.faithfulness,
+        circuit_bits=own.bits,
+        table_bits=table,
+        bits=min(own.bits, table),
+        rung="circuit" if own.bits < table else "table",
     )
 
 
-def first_step(steps: list[int], flags: list[bool]) -> int | None:
-    return next((s for s, f in zip(steps, flags, strict=True) if f), None)
+def circuit_formed(point: ProgressPoint, chance: float) -> bool:
+    """The key directions alone predict the task, and the training fit depends on them."""
+    return point.restricted_loss <= FORMED * chance and point.excluded_loss > point.train_loss
 
 
-def detect_phases(points: list[ProgressPoint], metrics: list[dict] | None = None) -> Phases:
+def detect_phases(
+    points: list[ProgressPoint], metrics: list[dict], final: Circuit | None
+) -> Phases:
     """The ends of memorization, circuit formation and cleanup (see the module docstring).
 
-    Accuracies come from ``metrics`` (the trainer's log, denser than the checkpoints) when
-    given, else from the points; the test-loss criterion uses whichever is denser.
+    ``metrics`` is the trainer's log (denser than the checkpoints) for the two events;
+    ``points`` the progress measures; ``final`` the final network's circuit — without a
+    faithful one no circuit formed, whatever the curves do.
     """
-    rows = [
-        r
-        for r in (metrics or [])
-        if r.get("train_acc") is not None and r.get("test_loss") is not None
-    ]
-    if len(rows) < len(points):
-        rows = [asdict(p) for p in points]
-    rows = sorted(rows, key=lambda r: r["step"])
-    if not rows:
-        return Phases(None, None, None)
+    rows = metrics or [{"step": p.step, "train_acc": p.train_acc, "test_acc": p.test_acc}
+                       for p in points]  # fmt: skip
     memorized = events.memorization_step(rows)
+    if final is None or not final.found or not points:
+        return Phases(memorized, None, None)
+    formed = next(
+        (p.step for p in sorted(points, key=lambda p: p.step)
+         if circuit_formed(p, final.chance_loss)),
+        None,
+    )  # fmt: skip
     grokked = events.grok_step(rows)
-    formed = None
-    if memorized is not None:
-        after = [r for r in rows if r["step"] >= memorized and np.isfinite(r["test_loss"])]
-        if after:
-            peak = max(r["test_loss"] for r in after)
-            final = after[-1]["test_loss"]
-            if final < peak:
-                half = (peak + final) / 2
-                peak_step = max(after, key=lambda r: r["test_loss"])["step"]
-                formed = first_step(
-                    [r["step"] for r in after],
-                    [r["step"] >= peak_step and r["test_loss"] <= half for r in after],
-                )
-    if grokked is not None and formed is not None and formed > grokked:
-        formed = grokked
-    return Phases(memorized, formed, grokked)
+    cleanup = grokked if formed is not None and grokked is not None else None
+    if cleanup is not None and formed > cleanup:  # checkpoints are sparser than the log
+        formed = cleanup
+    return Phases(memorized, formed, cleanup)
+
+
+def dl_curve(points: list[ProgressPoint]) -> list[dict]:
+    """The network's description length at each checkpoint: ``{"step", "bits", "rung"}``."""
+    return [{"step": p.step, "bits": p.bits, "rung": p.rung} for p in points]
 
 
 def progress_measures(
@@ -174,18 +187,8 @@ def progress_measures(
     for i, step in enumerate(steps):
         model = run.load_model(step)
         seen = probe(model, run.task.n, with_cache=False)
-        points.append(
-            measure(
-                step,
-                seen.logits,
-                seen.embedding,
-                weight_norm(model),
-                run.task,
-                run.split,
-                final,
-                final_fit,
-            )
-        )
+        points.append(measure(step, seen.logits, seen.embedding, weight_norm(model), run.task,
+                              run.split, final, final_fit))  # fmt: skip
         if on_step:
             on_step(i + 1, len(steps))
     return points

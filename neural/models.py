@@ -257,6 +257,14 @@ class Transformer(CachedModel):
         """(d_model, n): ``logits = resid.final @ W_U``."""
         return self.W_U
 
+    def linear_readouts(self) -> dict[str, Tensor]:
+        """The cached activations the logits are an affine function of, each with its matrix:
+        ``logits = act @ M + (the rest)``. At "=": ``resid.final @ W_U``, and, through the last
+        MLP's output weights, ``mlp.post @ W_out @ W_U``. A change of the activation changes
+        the logits by ``Δ @ M`` exactly, so an intervention there needs no second pass."""
+        W_out = self.blocks[-1].mlp.W_out
+        return {"mlp.post": W_out @ self.W_U, "resid.final": self.W_U}
+
 
 # ---------------------------------------------------------------------------------------
 # mlp
@@ -321,6 +329,11 @@ class MLP(CachedModel):
     def unembedding_matrix(self) -> Tensor:
         """(d_mlp, n): ``logits = resid.final @ W_U``."""
         return self.W_U
+
+    def linear_readouts(self) -> dict[str, Tensor]:
+        """``logits = mlp.post @ W_U`` (resid.final is the same tensor): see
+        :meth:`Transformer.linear_readouts`."""
+        return {"mlp.post": self.W_U}
 
 
 def build_model(config: ModelConfig, n: int) -> nn.Module:

@@ -86,16 +86,26 @@ class Algebra:
             return self.group.inverse
         return np.maximum(modular_inverses(self.n), 0)
 
-    def evaluate(self, e: Expr, x, y) -> tuple[np.ndarray, np.ndarray]:
-        """``e`` at every (x, y), vectorized over any shape: (values, valid)."""
+    def evaluate(
+        self, e: Expr, x, y, given: dict[Expr, np.ndarray] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``e`` at every (x, y), vectorized over any shape: (values, valid).
+
+        ``given`` fixes the value of some subexpressions (arrays of the inputs' shape): the
+        program is evaluated as if those nodes had computed them — a counterfactual, as an
+        interchange intervention asks for.
+        """
         x, y = np.broadcast_arrays(np.asarray(x, np.int64), np.asarray(y, np.int64))
-        memo: dict[Expr, tuple[np.ndarray, np.ndarray]] = {}
+        memo: dict[Expr, tuple[np.ndarray, np.ndarray]] = {
+            node: (np.broadcast_to(np.asarray(v, np.int64), x.shape), np.ones(x.shape, bool))
+            for node, v in (given or {}).items()
+        }
         go = self._group_value if self.group is not None else self._modular_value
         return go(e, x, y, memo)
 
-    def values(self, e: Expr, x, y) -> np.ndarray:
+    def values(self, e: Expr, x, y, given: dict[Expr, np.ndarray] | None = None) -> np.ndarray:
         """Just the values of :meth:`evaluate` (undefined cells are 0)."""
-        return self.evaluate(e, x, y)[0]
+        return self.evaluate(e, x, y, given)[0]
 
     def _modular_value(self, e, x, y, memo):
         got = memo.get(e)

@@ -11,8 +11,9 @@ The trainer, compare, the report, the plots and the JSON all say "memorized", "g
 * **faithful** — a circuit describes the network when its argmax agrees with the network's
   on at least :data:`FAITHFUL` of the valid inputs.
 * **implements** — the network implements a program it agrees with on at least
-  :data:`IMPLEMENTS` of the valid inputs; below that the agreement is reported as a share
-  ("implements x − y on 98.4% of inputs"), never rounded up to a verdict.
+  :data:`IMPLEMENTS` of the valid inputs; it implements it **partly** when the program is
+  right on at least :data:`PARTIAL` of the held-out pairs (the agreement is then reported as
+  a share, "implements x − y on 98.4% of inputs", never rounded up to a verdict).
 
 Events are read off metric rows (dicts with ``step``, ``train_acc``, ``test_acc``), so the
 trainer's log, the checkpoints and a stored report all give the same step.
@@ -26,6 +27,7 @@ MEMORIZED_ACC = 1.0
 GROK_ACC = 0.99
 FAITHFUL = 0.9
 IMPLEMENTS = 0.99
+PARTIAL = 0.5
 
 
 def memorized(row: dict) -> bool:

@@ -17,8 +17,8 @@ from compare.fourier import (
     spectrum_2d,
 )
 from compare.logits import Form, fit_form, key_projection
-from compare.match import eta_squared, logit_power, spectrum_share
-from compare.progress import Phases, detect_phases
+from compare.match import LogitView
+from compare.progress import ProgressPoint, detect_phases
 from taskcore.table import get_task
 
 
@@ -38,11 +38,8 @@ def fourier_logits(task, key, form=(1, 1), basis=None, noise=0.05, seed=0):
     return 4 * L + noise * np.random.default_rng(seed).standard_normal(L.shape)
 
 
-def train_mask(task, frac=0.3):
-    s = task.split(frac)
-    mask = np.zeros((task.n, task.n), bool)
-    mask[s.x_train, s.y_train] = True
-    return mask
+def split(task, frac=0.3):
+    return task.split(frac)
 
 
 @pytest.mark.parametrize("m", [7, 8, 23])
@@ -94,7 +91,7 @@ def test_extraction_recovers_hand_built_frequencies(name, form, kind, text):
     basis = dlog_basis(23) if kind == "dlog" else additive_basis(23)
     key = [2, 5, 9]
     logits = fourier_logits(task, key, form, basis)
-    circuit = extract_circuit(logits, task, train_mask(task))
+    circuit = extract_circuit(logits, task, split(task))
     assert circuit.basis == kind and circuit.form == text
     assert sorted(circuit.key_frequencies) == key
     assert circuit.fve > 0.99 and circuit.faithfulness == 1.0 and circuit.found
@@ -108,7 +105,7 @@ def test_extraction_recovers_hand_built_frequencies(name, form, kind, text):
 def test_noise_has_no_circuit():
     task = get_task("modadd", p=23)
     logits = np.random.default_rng(3).standard_normal((23, 23, 23))
-    circuit = extract_circuit(logits, task, train_mask(task))
+    circuit = extract_circuit(logits, task, split(task))
     assert circuit.key_frequencies == [] and not circuit.found
 
 
@@ -124,47 +121,56 @@ def test_restricted_projection_keeps_two_directions_per_key_frequency():
         assert np.allclose(P[:, :, c], P[(x + y) % 23, 0, c])
 
 
-def test_eta_squared_is_one_for_a_function_of_v_and_small_for_independent():
-    rng = np.random.default_rng(0)
-    v = rng.integers(0, 23, size=5000)
-    a = np.stack([np.cos(omega(3, 23) * v), np.sin(omega(3, 23) * v), v**2], axis=1)
-    assert np.isclose(eta_squared(a, v), 1.0)
-    noise = rng.standard_normal((5000, 8))
-    assert eta_squared(noise, v) < 0.02
-    assert eta_squared(np.ones((5000, 3)), v) == 0.0
-
-
-def test_spectrum_support_of_addition_is_its_diagonal():
+def test_logit_correlation_keeps_phase():
+    """The right program scores 1; its shift u + 1 only Σ α cos ω_k / Σ α; x − y about 0."""
     task = get_task("modadd", p=23)
-    basis = additive_basis(23)
-    power = logit_power(fourier_logits(task, [2, 5]), basis)
-    share, support = spectrum_share(power, task.table, basis)
-    assert support * 23**3 == 22  # the coefficients (k, k, −k), k ≠ 0
-    assert share > 0.99
+    key = [4, 9]
+    view = LogitView(fourier_logits(task, key, noise=0.0), task.domain)
     x, y = np.meshgrid(np.arange(23), np.arange(23), indexing="ij")
-    wrong, _ = spectrum_share(power, (x - y) % 23, basis)
-    assert wrong < 0.01
+    right = view.correlation(task.table[task.domain])
+    shifted = view.correlation(((x + y + 1) % 23)[task.domain])
+    assert np.isclose(right, 1.0)
+    expected = np.mean([np.cos(omega(k, 23)) for k in key])  # equal α here
+    assert np.isclose(shifted, expected, atol=0.02) and shifted < right - 0.2
+    assert abs(view.correlation(((x - y) % 23)[task.domain])) < 0.1
 
 
-def test_phases_are_read_off_the_curves():
-    """Memorization ends at train acc 100%; circuit formation where the test loss has come
-    half-way down from its peak to its final value; cleanup at test acc 99%."""
-    steps = np.arange(0, 1001, 10)
-    train_acc = np.clip(steps / 100, 0, 1)
-    test_loss = np.where(steps < 200, 4 + 8 * steps / 200, 12 * np.exp(-(steps - 200) / 100))
-    test_loss = np.maximum(test_loss, 0.01)
-    test_acc = np.where(steps >= 900, 1.0, np.where(steps > 500, 0.5, 0.01))
-    metrics = [
-        {"step": int(s), "train_acc": float(a), "test_loss": float(loss), "test_acc": float(t)}
-        for s, a, loss, t in zip(steps, train_acc, test_loss, test_acc, strict=True)
-    ]
-    phases = detect_phases([], metrics)
-    half = (12 + 0.01) / 2
-    assert phases.memorization == 100
-    assert phases.circuit_formation == int(steps[(steps > 200) & (test_loss <= half)][0])
-    assert phases.cleanup == 900
-    never = [dict(m, test_acc=0.01, test_loss=12.0) for m in metrics]
-    assert detect_phases([], never) == Phases(100, None, None)
+def point(step, train_loss, restricted, excluded, train_acc=1.0, test_acc=0.0):
+    return ProgressPoint(step, train_loss, 4.0, train_acc, test_acc, restricted, excluded, 0.5,
+                         0.5, 30.0, 2, 1.0, 40.0, 3000.0, 40.0, "circuit")  # fmt: skip
+
+
+class _Found:
+    found, chance_loss = True, 3.0
+
+
+class _NotFound(_Found):
+    found = False
+
+
+def test_phases_are_read_off_the_progress_measures():
+    """Memorization ends at the memorization step; circuit formation at the first checkpoint
+    where the restricted loss is below a tenth of chance and the excluded loss is above the
+    train loss; cleanup at the grok step."""
+    metrics = [{"step": s, "train_acc": min(1.0, s / 100), "test_acc": 1.0 if s >= 900 else 0.01}
+               for s in range(0, 1001, 10)]  # fmt: skip
+    points = [point(0, 3.0, 3.0, 3.0), point(300, 0.1, 1.0, 5.0), point(600, 0.05, 0.25, 6.0),
+              point(800, 0.05, 0.1, 7.0), point(1000, 0.0, 0.01, 5.0)]  # fmt: skip
+    phases = detect_phases(points, metrics, _Found())
+    assert (phases.memorization, phases.circuit_formation, phases.cleanup) == (100, 600, 900)
+
+
+def test_phases_are_absent_without_a_circuit_or_without_grokking():
+    metrics = [{"step": s, "train_acc": min(1.0, s / 100), "test_acc": 0.01}
+               for s in range(0, 1001, 10)]  # fmt: skip
+    points = [point(0, 3.0, 3.0, 3.0), point(500, 0.0, 0.05, 5.0)]
+    no_circuit = detect_phases(points, metrics, _NotFound())
+    assert (no_circuit.circuit_formation, no_circuit.cleanup) == (None, None)
+    assert no_circuit.memorization == 100
+    never = detect_phases(points, metrics, _Found())  # formed, but never grokked
+    assert never.circuit_formation == 500 and never.cleanup is None
+    flat = [point(s, 0.0, 2.9, 3.0) for s in (0, 500, 1000)]  # restricted loss never falls
+    assert detect_phases(flat, metrics, _Found()).circuit_formation is None
 
 
 def test_embedding_heavy_frequency_joins_the_key_set():

@@ -34,9 +34,12 @@ def modadd_run(tmp_path_factory):
     return run_dir
 
 
+WRONG = ("x + y + 1", "2*x + 2*y", "inv(x + y)", "x * y", "x + inv(y)")
+
+
 @pytest.fixture(scope="module")
 def modadd_result(modadd_run):
-    return compare_run(modadd_run, top_k=3)
+    return compare_run(modadd_run, top_k=3, user_programs=WRONG)
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +59,34 @@ def test_trained_modadd_circuit_is_found_and_matched(modadd_result):
     m = modadd_result.match
     assert m.implements and m.program == "x + y" and m.behaviour >= 0.99
     assert m.verdict.startswith("implements x + y")
+    assert c.bits is not None and c.bits >= c.template_bits
+
+
+def test_x_plus_y_outscores_every_wrong_program_on_every_measure(modadd_result):
+    """The claim must be able to fail: near misses of x + y score clearly lower on behaviour,
+    on the logit correlation and on the interchange interventions."""
+    by_program = {r.program: r for r in modadd_result.candidates}
+    right = by_program["x + y"]
+    from synth import parse_program
+
+    task = get_task("modadd", p=P)
+    for text in WRONG:
+        wrong = by_program[parse_program(text, task).to_text()]
+        for score in ("behaviour", "logit_correlation", "intervention"):
+            assert right.score(score) - wrong.score(score) >= 0.3, (text, score, wrong.scores)
+    assert modadd_result.match.evidence == {"logit_correlation": True, "intervention": True}
+    doc = modadd_result.to_json()
+    for row in doc["candidates"]:  # every score oriented: higher means closer to the network
+        assert set(row["scores"]) >= {"behaviour", "logit_correlation", "intervention"}
+
+
+def test_description_length_falls_from_the_table_to_the_circuit(modadd_result):
+    curve = modadd_result.dl_curve
+    assert curve[0]["rung"] == "table" and curve[-1]["rung"] == "circuit"
+    assert curve[-1]["bits"] < curve[0]["bits"] / 10
+    for p in modadd_result.progress:  # the shorter code of the two, always
+        assert p.bits == min(p.circuit_bits, p.table_bits)
+        assert p.rung == ("circuit" if p.circuit_bits < p.table_bits else "table")
 
 
 def test_trained_modadd_progress_and_phases(modadd_run, modadd_result):
@@ -65,9 +96,8 @@ def test_trained_modadd_progress_and_phases(modadd_run, modadd_result):
     assert [p.step for p in modadd_result.progress] == run.checkpoint_steps
     phases = modadd_result.phases
     assert phases.memorization is not None and phases.cleanup is not None
-    assert phases.memorization <= phases.cleanup
-    if phases.circuit_formation is not None:
-        assert phases.memorization <= phases.circuit_formation <= phases.cleanup
+    assert phases.circuit_formation is not None
+    assert phases.memorization <= phases.cleanup and phases.circuit_formation <= phases.cleanup
     assert (modadd_run / "synth.json").exists()  # the synthesizer's result is kept for next time
 
 
@@ -77,12 +107,14 @@ def test_result_round_trips_through_json(modadd_result):
     assert again.to_json() == doc
 
 
-def test_lookup_is_memorization(lookup_run):
-    result = compare_run(lookup_run, top_k=3, progress=False)
-    assert not result.match.implements
+def test_lookup_is_memorization_with_no_phases_and_no_circuit_bits(lookup_run):
+    result = compare_run(lookup_run, top_k=3)
+    assert not result.match.implements and result.match.grade == "memorization"
     assert result.match.verdict.startswith(MEMORIZATION)
     assert result.match.program == "table"  # what it does implement: the memorized pairs
-    assert not result.circuit.found
+    assert not result.circuit.found and result.circuit.bits is None
+    assert result.phases.circuit_formation is None and result.phases.cleanup is None
+    assert all(p["rung"] == "table" for p in result.dl_curve)
 
 
 def test_cli_json_has_the_documented_keys(modadd_run):
@@ -92,10 +124,11 @@ def test_cli_json_has_the_documented_keys(modadd_run):
     assert set(doc["circuit"]) >= {
         "key_frequencies", "fve", "restricted_loss", "excluded_loss", "faithfulness", "bits",
     }  # fmt: skip
-    assert set(doc["match"]) >= {"program", "behaviour", "spectrum", "intermediates", "verdict"}
+    assert set(doc["match"]) >= {"program", "behaviour", "grade", "evidence", "verdict"}
     assert set(doc["phases"]) == {"memorization", "circuit_formation", "cleanup"}
     assert doc["match"]["program"] == "x + y"
-    assert doc["programs"] and doc["progress"]
+    assert doc["candidates"] and doc["progress"] and doc["dl_curve"]
+    assert {"step", "bits", "rung"} <= set(doc["dl_curve"][0])
 
 
 def test_cli_text_report(modadd_run):
