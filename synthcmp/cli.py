@@ -41,6 +41,7 @@ def main() -> None:
 
 for command in (tasks.tasks, synth.synth, train.train, compare.compare, run.run):
     main.add_command(command)
+main.add_command(__import__("synthcmp.commands.explain", fromlist=["x"]).explain)
 
 
 if __name__ == "__main__":

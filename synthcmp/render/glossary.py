@@ -1,0 +1,493 @@
+"""The glossary: what every column and measure of the report means, written once.
+
+The legends under the report's tables and ``synthcmp explain`` both read :data:`GLOSSARY`,
+so the terminal, the HTML page and the explanation never disagree. Each :class:`Term` has a
+one-line meaning (``short``, what a legend shows) and a full explanation with its formula
+(``long``, what ``synthcmp explain TERM`` prints).
+
+Thresholds that live in the engines (the key-frequency share, the embedding mass, the
+support's energy) are written into the text from :data:`THRESHOLDS`, whose values a test
+holds equal to the engines' constants; importing those engines here would load torch just to
+print a sentence. The event thresholds come straight from :mod:`taskcore.events`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+
+from rich.text import Text
+
+from taskcore.events import FAITHFUL, GROK_ACC, IMPLEMENTS, PARTIAL
+
+# The engines' constants, as numbers (tests/test_render.py checks them against compare/).
+THRESHOLDS = {
+    "key_share": 0.02,  # compare.logits.KEY_SHARE
+    "embed_key_factor": 4.0,  # compare.logits.EMBED_KEY_FACTOR
+    "embed_mass": 0.9,  # compare.spectra.EMBED_MASS
+    "support_mass": 0.99,  # compare.match.SUPPORT_MASS
+    "formed": 0.1,  # compare.progress.FORMED
+}
+_FILL = {
+    **THRESHOLDS,
+    "faithful": FAITHFUL,
+    "grok_acc": GROK_ACC,
+    "implements": IMPLEMENTS,
+    "partial": PARTIAL,
+    "margin": 0.2,  # compare.match.MARGIN
+}
+
+
+@dataclass(frozen=True)
+class Term:
+    """One entry: the name the report prints, its sections, a one-liner and the full text."""
+
+    name: str
+    section: str
+    short: str
+    long: str
+    aliases: tuple[str, ...] = ()
+
+    def text(self) -> str:
+        return " ".join(self.long.split()).format(**_FILL)
+
+    def line(self) -> str:
+        return self.short.format(**_FILL)
+
+
+SECTIONS = {
+    "synth": "2 · the shortest programs",
+    "training": "3 · training",
+    "circuit": "4 · the circuit inside the network",
+    "match": "5 · the match",
+    "ladder": "6 · description-length ladder",
+    "phases": "7 · phases over training",
+}
+
+_TERMS = [
+    # -- 2 · the shortest programs ------------------------------------------------------
+    Term(
+        "bits",
+        "synth",
+        "description length: the model's bits + its errors' bits",
+        """The two-part code of minimum description length, on the N training pairs:
+        bits = L(model) + L(data | model). For a program that is L(P) + L(D|P); for the
+        extracted circuit, its template plus its exceptions (no bits when no faithful circuit
+        was found); for the memorized table,
+        (N + 1)·log2 n. Every rung of the ladder is priced with this one code, so the rungs
+        can be compared: the shortest description of the data is the best explanation. In
+        the phases table, bits is the network's description length at that checkpoint: the
+        shorter of the circuit extracted there (with its exceptions) and the table. For a
+        network that groks it falls from the table's bits to about the program's.""",
+        ("description length", "mdl", "total bits"),
+    ),
+    Term(
+        "L(P)",
+        "synth",
+        "the program's own bits: −Σ log2 P(choice) in the grammar",
+        """L(P) = −Σ log2 P(choice), summed over the grammar choices that build the program
+        (each operator, variable and constant; integers use the Elias gamma code
+        γ(m) = 2⌊log2 m⌋ + 1). Natural programs are short: x + y costs fewer bits than
+        x − (−y). `synthcmp synth --grammar` prints the prior.""",
+        ("lp", "program bits", "prior"),
+    ),
+    Term(
+        "L(D|P)",
+        "synth",
+        "bits for the labels the program gets wrong",
+        """With k exceptions among N training pairs and n symbols:
+        L(D|P) = log2(N + 1) + log2 C(N, k) + k·log2 n — how many exceptions, which ones,
+        and the right answer for each. An exact program pays only log2(N + 1).""",
+        ("ldp", "l(d|p)", "data bits", "l(data|p)"),
+    ),
+    Term(
+        "exceptions",
+        "synth",
+        "training pairs the program gets wrong",
+        """The number k of training pairs where the program's output differs from the label.
+        Each costs its position and its value in L(D|P), so a program with a few
+        exceptions (a noisy task) can still beat the table.""",
+        ("exception", "k exceptions"),
+    ),
+    Term(
+        "table",
+        "synth",
+        "every training answer written out: (N + 1)·log2 n bits",
+        """The candidate that memorizes: each of the N training outputs in log2 n bits, plus
+        log2 n for the answer it gives on pairs it has not seen, (N + 1)·log2 n in all. It is
+        always ranked, so on a random lookup task, where no program compresses the data, the
+        table wins — correctly.""",
+        ("memorized table", "lookup table"),
+    ),
+    Term(
+        "accuracy",
+        "synth",
+        "train, test: share of the split's pairs answered right",
+        """The share of the training (train) or held-out (test) pairs whose output is right.
+        Synth and the network share one seeded split. Held-out labels are always clean, even
+        when --noise flips training labels.""",
+        ("train", "test", "train acc", "test acc", "train accuracy", "test accuracy"),
+    ),
+    # -- 3 · training ---------------------------------------------------------------------
+    Term(
+        "memorized",
+        "training",
+        "train accuracy 100%: every training pair fitted",
+        """The first logged step where train accuracy = 1, on the labels the network was
+        given (noisy ones included). The end of the memorization phase.""",
+        ("memorization step", "memorised"),
+    ),
+    Term(
+        "grokked",
+        "training",
+        "test accuracy ≥ {grok_acc:.0%} on the held-out pairs",
+        """The first logged step where test accuracy ≥ {grok_acc:.0%}. A network that grokks
+        memorizes first and generalizes long after; the report's sparklines show both
+        accuracies over log-scaled steps.""",
+        ("grok", "grok step", "grokking"),
+    ),
+    # -- 4 · the circuit -------------------------------------------------------------------
+    Term(
+        "k",
+        "circuit",
+        "a frequency: the waves cos/sin(ω_k u), ω_k = 2πk/m",
+        """Frequency k of the Fourier basis over Z_m (m = p for modular tasks, p − 1 in the
+        discrete-log basis for products), ω_k = 2πk/m. Frequencies k and m − k are the same
+        wave, so k runs over 1 … ⌊m/2⌋.""",
+        ("frequency", "omega", "ω_k", "omega_k"),
+    ),
+    Term(
+        "key frequency",
+        "circuit",
+        "a frequency holding ≥ {key_share:.0%} of the logits' energy",
+        """A frequency k whose two logit directions cos(ω_k u), sin(ω_k u) hold at least
+        {key_share:.0%} of the centred logits' squared norm ‖L̃‖², or that the embedding
+        concentrates on (at least {embed_key_factor:g}× the uniform share). A network that
+        groks modular addition uses a handful of them (Nanda et al. 2023).""",
+        ("key frequencies", "key k"),
+    ),
+    Term(
+        "basis, u",
+        "circuit",
+        "Fourier over Z_m (dlog for products); u = ±x ± y",
+        """The circuit is sought in a basis — Fourier over Z_p for sums, or over the discrete
+        logs (Z_(p−1), generator g) for products — and a form u = ±x ± y (in the dlog basis,
+        log u = ±log x ± log y). The logit model is a function of u − c.""",
+        ("basis", "u", "form"),
+    ),
+    Term(
+        "logit share",
+        "circuit",
+        "frequency k's share of the centred logits' energy",
+        """With L̃ = L − mean over (x, y) of the logits L[x, y, c]: the share of ‖L̃‖² on the
+        directions cos(ω_k u) and sin(ω_k u). Key frequencies hold at least
+        {key_share:.0%}.""",
+        ("frequency share", "logit_share", "frequency_share"),
+    ),
+    Term(
+        "embedding share",
+        "circuit",
+        "frequency k's share of the embedding's squared norm",
+        """The embedding W_E (one row per symbol, mean row removed) transformed along the
+        symbols: the share of ‖W_E‖² at frequency k. A grokked network's embedding
+        concentrates on its key frequencies; spectrum.png draws it.""",
+        ("embedding_share",),
+    ),
+    Term(
+        "α_k",
+        "circuit",
+        "the weight of cos(ω_k(u − c)) in the logit model",
+        """The least-squares coefficient of the wave in
+        logit(x, y, c) ≈ Σ_k α_k cos(ω_k(u − c)):
+        α_k = ⟨L̃, cos(ω_k(u − c))⟩ / ‖cos(ω_k(u − c))‖² (the waves are orthogonal, so each
+        is fitted alone). The largest α_k is the frequency the network leans on most.""",
+        ("alpha", "alpha_k", "a_k", "α"),
+    ),
+    Term(
+        "key share",
+        "circuit",
+        "the key frequencies' share of the embedding's norm²",
+        """Σ over the key frequencies of the embedding share. It grows during circuit
+        formation; in the phases table it is measured at each checkpoint against the final
+        network's key frequencies.""",
+        ("key_share", "key embedding share", "key frequencies' embedding share"),
+    ),
+    Term(
+        "frequencies for 90%",
+        "circuit",
+        "how many frequencies hold {embed_mass:.0%} of the embedding",
+        """Sort the embedding shares, largest first, and count until they sum to
+        {embed_mass:.0%}. Small for a network on circles (a few key frequencies); about half of
+        all frequencies for a memorizing one.""",
+        ("frequencies_for_90", "frequencies for 90% of the embedding"),
+    ),
+    Term(
+        "variance explained",
+        "circuit",
+        "logit variance explained by Σ α_k cos(ω_k(u − c))",
+        """fve = Σ_k α_k² ‖cos(ω_k(u − c))‖² / ‖L̃‖². Near 1 when the logits are the
+        Fourier circuit; near 0 for a memorizing network.""",
+        ("fve", "logit model variance explained"),
+    ),
+    Term(
+        "full loss",
+        "circuit",
+        "the network's own loss on every input",
+        """The cross-entropy of the network's logits over all valid inputs (train and test),
+        in nats: the reference the restricted loss is held against.""",
+        ("full",),
+    ),
+    Term(
+        "restricted loss",
+        "circuit",
+        "loss of the logits projected on the key frequencies",
+        """Keep only the circuit: restricted logits = mean_c + P_K L̃, where P_K projects the
+        centred logits onto the key directions cos/sin(ω_k u), k ∈ K. Their cross-entropy
+        over every input. At or below the full loss when the network's answer is carried by
+        the circuit; it falls during circuit formation (Nanda et al. 2023).""",
+        ("restricted",),
+    ),
+    Term(
+        "excluded loss",
+        "circuit",
+        "train loss with the key frequencies' directions removed",
+        """Remove the circuit: excluded logits = L − P_K L̃. Their cross-entropy on the training
+        pairs. Near or above chance (log n) when the training fit is the circuit; near the
+        full loss when the network memorized and the key directions do not matter.""",
+        ("excluded",),
+    ),
+    Term(
+        "chance loss",
+        "circuit",
+        "log n: the loss of a uniform guess",
+        """The cross-entropy of predicting every symbol with probability 1/n: log n nats. A
+        loss above it is worse than guessing.""",
+        ("chance", "log n"),
+    ),
+    Term(
+        "faithfulness",
+        "circuit",
+        "inputs where the circuit's argmax = the network's",
+        """Run the extracted circuit argmax_c Σ_k α_k cos(ω_k(u − c)) as a program and compare
+        its answer with the network's on every valid input. At ≥ {faithful:.0%} the circuit
+        describes the network; below that the report says no circuit was found.""",
+        ("faithful", "argmax agreement"),
+    ),
+    Term(
+        "neurons by frequency",
+        "circuit",
+        "MLP neurons grouped by their dominant frequency",
+        """For each MLP neuron, the frequency k whose terms (cos/sin ω_k x, cos/sin ω_k y and
+        their products) explain most of its activation over all inputs; 'other' when none
+        does. 'Neurons on a key frequency' is the share whose frequency is key.""",
+        ("neurons", "neuron clusters", "neurons on a key frequency"),
+    ),
+    # -- 5 · the match ---------------------------------------------------------------------
+    Term(
+        "behaviour",
+        "match",
+        "inputs where the network's argmax = the program's output",
+        """Agreement on every valid input, train and test. It decides the verdict: the
+        network implements a program it agrees with on ≥ {implements:.0%} of inputs.""",
+        ("behavior", "agreement"),
+    ),
+    Term(
+        "on train",
+        "match",
+        "behaviour on the training pairs only",
+        """The same agreement restricted to the training pairs. The memorized table agrees
+        there by construction; a network that memorized agrees with nothing else.""",
+        ("train behaviour", "train_behaviour", "on train behaviour"),
+    ),
+    Term(
+        "on test",
+        "match",
+        "behaviour on the held-out pairs only",
+        """The agreement on the held-out pairs, which the network never trained on: a
+        memorizing network agrees with the program here no better than chance.""",
+        ("test behaviour", "behaviour_test"),
+    ),
+    Term(
+        "logit corr",
+        "match",
+        "the logits' correlation with the program (1: its function)",
+        """The correlation of the network's class-centred logits L̃[x, y, c] with the
+        program's centred indicator 1[f(x, y) = c] − mean, divided by the same correlation
+        for the network's own argmax: 1 for the program that is the network's function.
+        It keeps phase, so a shifted program is told apart: for logits
+        ∝ Σ α_k cos(ω_k(u − c)), u + 1 scores Σ α_k cos ω_k / Σ α_k, not 1.""",
+        ("logit correlation", "logit_correlation", "correlation"),
+    ),
+    Term(
+        "IIA",
+        "match",
+        "swapping a node's value changes the output as predicted",
+        """Interchange intervention accuracy (Geiger et al.), the mean over the program's
+        nodes that use both inputs, best layer each. For a node v, find where a layer
+        writes v's waves cos/sin(ω_k v) (a linear fit), swap in another input's value of v,
+        and count the pairs where the network's new answer is the program's answer with v
+        swapped. A wrong program predicts the wrong counterfactual: x + y + 1 scores ≈ 0 on
+        a network that computes x + y.""",
+        ("intervention", "interventions", "interchange intervention", "iia score"),
+    ),
+    Term(
+        "near miss",
+        "match",
+        "a control: f + 1, 2·f, inv(f) — evidence must beat these",
+        """Every matched modular program f gets near misses: f + 1, 2·f and inv(f) (for
+        x + y: x + y + 1, 2x + 2y, inv(x + y)). A score about how the network computes (logit
+        corr, IIA) counts as evidence for f only if f beats each control by at least
+        {margin:.1f}; the report prints the scores either way and says which separate.""",
+        ("control", "controls", "near misses"),
+    ),
+    Term(
+        "spectrum",
+        "match",
+        "logit energy inside the program's Fourier support",
+        """The program's indicator tensor I[x, y, c] = 1[f(x, y) = c] has a Fourier transform
+        over (x, y, c); its support is the smallest set of coefficients holding
+        {support_mass:.0%} of its energy. Spectrum = the share of the network's centred logit
+        energy inside that support (for x + y: the coefficients (k, k, −k)). Read it beside
+        support: a dense support makes a high share meaningless. (Reports before logit corr
+        replaced it.)""",
+        ("spectral",),
+    ),
+    Term(
+        "support",
+        "match",
+        "that support's size, as a share of all coefficients",
+        """How many Fourier coefficients the program's indicator tensor needs for
+        {support_mass:.0%} of its energy, over all n³. Tiny for x + y (n of them); large for
+        a random table, whose spectrum score is then high by chance.""",
+        ("support size",),
+    ),
+    Term(
+        "η²",
+        "match",
+        "layer variance explained by the program's nodes (0–1)",
+        """The correlation ratio of a layer's activations a(x, y) over the level sets of a
+        node's value v(x, y): η² = Σ_levels n_l ‖mean_l − mean‖² / Σ_inputs ‖a − mean‖². 1 when
+        the layer is a function of v. A program's score is the mean, over its nodes that use
+        both inputs, of the best layer's η²; '–' when it has none (x, y, a constant, the
+        table). (Reports before IIA replaced it.)""",
+        ("eta2", "eta^2", "eta squared", "eta", "η2", "intermediates", "η² (intermediates)"),
+    ),
+    Term(
+        "implements",
+        "match",
+        "verdict: the network agrees on ≥ {implements:.0%} of inputs",
+        """The verdict is graded. The network implements the program (not the table, not a
+        near miss) it agrees with best when they agree on at least {implements:.0%} of
+        inputs; it implements it partly when the program is right on at least
+        {partial:.0%} of the held-out pairs. Otherwise the honest answer is
+        'memorization — no compact circuit', with the numbers that show it.""",
+        ("verdict", "match", "partly", "partial"),
+    ),
+    # -- 6 · the ladder --------------------------------------------------------------------
+    Term(
+        "ladder",
+        "ladder",
+        "the data's description length under each explanation",
+        """Four rungs, each the bits to describe the training labels: the shortest program
+        with its exceptions, the circuit extracted from the network, the memorized table —
+        and, apart, the network's raw parameters. A network that found the program sits
+        near the first rung; one that memorized has nothing shorter than the table.""",
+        ("description-length ladder", "rung", "rungs"),
+    ),
+    Term(
+        "raw parameters",
+        "ladder",
+        "32 bits per parameter: the network, not the data",
+        """Every parameter at float32. It is an upper bound on what the network stores and
+        is set apart from the other rungs, which describe the labels.""",
+        ("parameters", "params"),
+    ),
+    # -- 7 · phases ----------------------------------------------------------------------
+    Term(
+        "memorization",
+        "phases",
+        "train loss falls, test stays high; ends at train acc 100%",
+        """The first phase of grokking (Nanda et al. 2023): train loss falls while the test
+        and restricted losses stay near chance — the network stores its training pairs. It
+        ends at the memorization step (train accuracy = 1).""",
+        ("memorization phase",),
+    ),
+    Term(
+        "circuit formation",
+        "phases",
+        "the circuit grows; ends at restricted loss ≤ {formed:.0%} of log n",
+        """The second phase: the key-frequency circuit grows while the test loss stays high —
+        the restricted loss falls, the excluded loss rises above the train loss, the key
+        share grows. It ends at the first checkpoint where the restricted loss is at most
+        {formed:.0%} of chance (log n) and the excluded loss is above the train loss: the key
+        directions alone predict the task and the training fit depends on them. Absent
+        ('not reached') when the final network holds no faithful circuit.""",
+        ("formation", "circuit_formation"),
+    ),
+    Term(
+        "cleanup",
+        "phases",
+        "weight decay prunes the memory; ends at test acc ≥ {grok_acc:.0%}",
+        """The third phase: weight decay removes the memorizing components and the circuit
+        alone is left; test loss and restricted loss fall, and so does the weight norm. It
+        ends at the grok step (test accuracy ≥ {grok_acc:.0%}); 'not reached' when the run
+        did not grok or formed no circuit.""",
+        ("clean-up", "clean up"),
+    ),
+    Term(
+        "loss",
+        "phases",
+        "cross-entropy in nats over the split's pairs",
+        """−mean log softmax(logits)[label] over the pairs: train loss on the training pairs,
+        test loss on the held-out ones. log n is chance.""",
+        ("train loss", "test loss", "cross-entropy", "nats"),
+    ),
+    Term(
+        "‖θ‖",
+        "phases",
+        "weight norm: the L2 norm of all parameters",
+        """‖θ‖₂ = sqrt(Σ θ_i²) over every trainable parameter. Weight decay pulls it down;
+        it typically peaks after memorization and falls during cleanup.""",
+        ("theta", "weight norm", "norm", "||theta||", "|θ|", "θ", "weight_norm"),
+    ),
+]
+
+GLOSSARY: dict[str, Term] = {t.name: t for t in _TERMS}
+
+
+def _norm(word: str) -> str:
+    return re.sub(r"[\s_\-]+", " ", word.strip().casefold())
+
+
+_INDEX: dict[str, str] = {}
+for _t in _TERMS:
+    for _name in (_t.name, *_t.aliases):
+        _INDEX.setdefault(_norm(_name), _t.name)
+
+
+def lookup(word: str) -> Term | None:
+    """The term named ``word`` or one of its aliases (case, spaces and _ - ignored)."""
+    name = _INDEX.get(_norm(word))
+    return GLOSSARY[name] if name else None
+
+
+def close_matches(word: str, n: int = 3) -> list[str]:
+    """The terms whose names or aliases look most like ``word`` (for 'did you mean')."""
+    found = difflib.get_close_matches(_norm(word), list(_INDEX), n=2 * n, cutoff=0.5)
+    names = list(dict.fromkeys(_INDEX[f] for f in found))
+    return names[:n]
+
+
+def legend(*names: str) -> Text:
+    """A dim legend for a table: ``term — meaning`` for each named term, one after another.
+
+    It wraps to whatever width it is printed at (a panel's, the console's)."""
+    text = Text(style="dim")
+    for i, name in enumerate(names):
+        term = GLOSSARY[name]
+        if i:
+            text.append(" · ")
+        text.append(term.name, style="italic")
+        text.append(f" — {term.line()}")
+    return text
