@@ -1,6 +1,13 @@
 """Rich rendering of a :class:`compare.CompareResult`: the circuit, the match table, the
-progress measures and the phases. Fits a 100-column terminal. Takes the result's JSON
-document (``CompareResult.to_json()``), so it can render a stored report as well."""
+progress measures and the phases. Takes the result's JSON document
+(``CompareResult.to_json()``), so it can render a stored report as well; a key the document
+lacks is shown as "–", never a crash.
+
+Every panel takes the width it may use (the console's, at most :data:`WIDTH`) and fits it
+at 80 columns as at 100: numbers never wrap, labels wrap at spaces, nothing is cut with "…".
+Under each table a dim legend says what its columns mean, from the one glossary
+(:mod:`synthcmp.render.glossary`) that ``synthcmp explain`` prints.
+"""
 
 from __future__ import annotations
 
@@ -11,137 +18,239 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from synthcmp.render.glossary import GLOSSARY, THRESHOLDS, legend
 
-def _f(v, fmt: str = ".3f") -> str:
-    return "–" if v is None or (isinstance(v, float) and not math.isfinite(v)) else format(v, fmt)
-
-
-def _pct(v) -> str:
-    return _f(v, ".1%")
+WIDTH = 100  # the widest a panel gets; narrower consoles get their own width
+PHASES = ("memorization", "circuit_formation", "cleanup")
+DASH = "–"
 
 
-def circuit_panel(c: dict) -> Panel:
-    """Key frequencies with their shares, then the circuit's measures."""
-    basis = (
-        f"Fourier over Z_{c['m']}"
-        if c["basis"] == "additive"
-        else (f"discrete logs (g = {c['g']}) over Z_{c['m']}")
-    )
-    freqs = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
-    freqs.add_column("k", justify="right")
-    freqs.add_column("logit share", justify="right")
-    freqs.add_column("embedding share", justify="right")
-    freqs.add_column("α_k", justify="right")
-    emb = c.get("embedding_share") or []
-    for k, a in zip(c["key_frequencies"], c["alpha"], strict=True):
+def panel_width(console: Console) -> int:
+    return min(console.width, WIDTH)
+
+
+def get(d: dict | None, *keys: str):
+    """The first of ``keys`` that ``d`` holds with a value (old and new names alike), else None."""
+    for key in keys:
+        if d and d.get(key) is not None:
+            return d[key]
+    return None
+
+
+def fmt(v, spec: str = ".3f") -> str:
+    if v is None or isinstance(v, str):
+        return v or DASH
+    if isinstance(v, float) and not math.isfinite(v):
+        return DASH
+    return format(v, spec)
+
+
+def pct(v) -> str:
+    return fmt(v, ".1%")
+
+
+def panel(body, title: str, width: int) -> Panel:
+    return Panel(body, title=title, title_align="left", width=width)
+
+
+def numbers_table(
+    *columns: str, text: str | None = None, lead: tuple[str, ...] = (), **options
+) -> Table:
+    """A borderless table: ``lead`` columns (short, never wrap), a ``text`` column that wraps
+    at spaces, then number ``columns`` that never wrap."""
+    t = Table(box=None, header_style="bold", pad_edge=False)
+    for col in lead:
+        t.add_column(col, justify="right", no_wrap=True)
+    if text is not None:
+        t.add_column(text, overflow="fold", **options)
+    for col in columns:
+        t.add_column(col, justify="right", no_wrap=True)
+    return t
+
+
+def circuit_panel(
+    c: dict | None, width: int = WIDTH, title: str = "circuit", why: str = ""
+) -> Panel:
+    """Key frequencies with their shares, then the circuit's measures (or why there are none)."""
+    if not c:
+        said = f"no Fourier circuit was sought: {why}" if why else "no circuit in this report"
+        return panel(Text(said, style="yellow"), title, width)
+    basis = DASH
+    if c.get("basis") == "additive":
+        basis = f"Fourier over Z_{c.get('m', '?')}"
+    elif c.get("basis"):
+        basis = f"discrete logs (g = {c.get('g', '?')}) over Z_{c.get('m', '?')}"
+    keys = c.get("key_frequencies") or []
+    freqs = numbers_table("logit share", "embedding share", "α_k", lead=("k",))
+    logit, emb, alphas = (c.get(k) or [] for k in ("frequency_share", "embedding_share", "alpha"))
+    for i, k in enumerate(keys):
         freqs.add_row(
             str(k),
-            _pct(c["frequency_share"][k]),
-            _pct(emb[k]) if k < len(emb) else "–",
-            _f(a, ".2f"),
-        )
-    if not c["key_frequencies"]:
-        freqs.add_row("–", "no frequency holds 2% of the logit variance", "", "")
+            pct(logit[k]) if k < len(logit) else DASH,
+            pct(emb[k]) if k < len(emb) else DASH,
+            fmt(alphas[i], ".2f") if i < len(alphas) else DASH,
+        )  # fmt: skip
+    if keys:
+        top = [freqs, legend("logit share", "embedding share", "α_k")]
+    else:
+        share = THRESHOLDS["key_share"]
+        top = [Text(f"no key frequency: none holds {share:.0%} of the logits' energy", "yellow")]
 
-    stats = Table(box=None, pad_edge=False, show_header=False)
-    stats.add_column(style="dim")
-    stats.add_column()
+    stats = Table(box=None, show_header=False, pad_edge=False)
+    stats.add_column(style="dim", overflow="fold")
+    stats.add_column(overflow="fold")
+    losses = " / ".join(fmt(c.get(k)) for k in ("full_loss", "restricted_loss", "excluded_loss"))
     rows = [
-        ("basis, u", f"{basis}, u = {c['form']}"),
-        ("key frequencies' embedding share", _pct(c.get("key_embedding_share"))),
-        ("frequencies for 90% of the embedding", str(c.get("frequencies_for_90") or "–")),
-        ("logit model variance explained", _pct(c["fve"])),
-        (
-            "loss: full / restricted / excluded",
-            f"{_f(c['full_loss'])} / {_f(c['restricted_loss'])} / {_f(c['excluded_loss'])}",
-        ),
-        ("chance loss log n", _f(c["chance_loss"])),
-        ("faithfulness (argmax = network's)", _pct(c["faithfulness"])),
-        ("description length", f"{_f(c['bits'], '.1f')} bits"),
-    ]
+        ("basis, u", f"{basis}, u = {c.get('form') or DASH}"),
+        ("key share (of the embedding)", pct(get(c, "key_share", "key_embedding_share"))),
+        ("frequencies for 90%", fmt(c.get("frequencies_for_90"), "d")),
+        ("variance explained (logits)", pct(c.get("fve"))),
+        ("loss: full / restricted / excluded", losses),
+        ("chance loss (log n)", fmt(c.get("chance_loss"))),
+        ("faithfulness", pct(c.get("faithfulness"))),
+        ("description length", f"{fmt(c.get('bits'), '.1f')} bits"),
+    ]  # fmt: skip
     if c.get("neuron_layer"):
-        clusters = ", ".join(
-            f"k={k}: {v}"
-            for k, v in sorted(c["neuron_clusters"].items(), key=lambda kv: -kv[1])
-            if k != "0"
+        clusters = c.get("neuron_clusters") or {}
+        named = ", ".join(
+            f"k={k}: {v}" for k, v in sorted(clusters.items(), key=lambda kv: -kv[1]) if k != "0"
         )
-        other = c["neuron_clusters"].get("0", 0)
+        on_key = pct(c.get("neuron_key_fraction"))
         rows.append(
-            (f"{c['neuron_layer']} neurons by frequency", f"{clusters or '–'}; other {other}")
-        )
-        rows.append(("neurons on a key frequency", _pct(c.get("neuron_key_fraction"))))
+            (f"neurons by frequency ({c['neuron_layer']})",
+             f"{named or DASH}; other {clusters.get('0', 0)}; {on_key} on a key frequency")
+        )  # fmt: skip
     for label, value in rows:
         stats.add_row(label, value)
-    return Panel(Group(freqs, Text(""), stats), title="circuit", title_align="left", width=100)
+    note = legend("variance explained", "restricted loss", "excluded loss", "faithfulness")
+    return panel(Group(*top, Text(""), stats, note), title, width)
 
 
-def match_table(programs: list[dict], match: dict) -> Panel:
-    t = Table(header_style="bold", expand=False, box=None)
-    t.add_column("#", justify="right")
-    t.add_column("program", max_width=30, overflow="fold")
-    t.add_column("bits", justify="right")
-    t.add_column("behaviour", justify="right")
-    t.add_column("on train", justify="right")
-    t.add_column("spectrum", justify="right")
-    t.add_column("support", justify="right")
-    t.add_column("η² (intermediates)", justify="right")
+SCORES = (  # (JSON keys, old and new; column header = glossary term; format)
+    (("behaviour",), "behaviour", ".1%"),
+    (("train_behaviour", "behaviour_train"), "on train", ".1%"),
+    (("behaviour_test",), "on test", ".1%"),
+    (("spectrum",), "spectrum", ".1%"),
+    (("support",), "support", ".2%"),
+    (("logit_correlation",), "logit corr", ".2f"),
+    (("intermediates",), "η²", ".2f"),
+    (("intervention",), "IIA", ".2f"),
+)
+
+
+def score(p: dict, keys: tuple[str, ...]):
+    """A candidate's score under any of ``keys``, flat (older reports) or under ``scores``."""
+    return get(p, *keys) if get(p, *keys) is not None else get(p.get("scores"), *keys)
+
+
+def match_table(
+    programs: list[dict], match: dict, width: int = WIDTH, title: str = "match", noise=None
+) -> Panel:
+    """Each candidate against the network: behaviour decides, the other scores tell how.
+
+    Shows the score columns the candidates have (older and newer reports differ)."""
+    shown = [(keys, head, spec) for keys, head, spec in SCORES
+             if any(score(p, keys) is not None for p in programs)]  # fmt: skip
+    t = numbers_table("bits", *(head for _, head, _ in shown), text="program", lead=("#",),
+                      min_width=10)  # fmt: skip
+    matched = match.get("program") if match.get("implements") else None
+    controls = False
     for p in programs:
-        style = "bold green" if match.get("implements") and p["expr"] == match["program"] else None
-        t.add_row(
-            str(p["rank"]), p["expr"], _f(p["bits"], ".1f"), _pct(p["behaviour"]),
-            _pct(p["train_behaviour"]), _pct(p["spectrum"]), _f(p["support"], ".2%"),
-            _f(p["intermediates"], ".2f"), style=style,
-        )  # fmt: skip
+        expr = get(p, "expr", "program") or DASH
+        style = "bold green" if matched is not None and expr == matched else None
+        if p.get("kind") == "control":
+            if not controls:  # the near misses follow, under their own heading
+                t.add_row("", Text("near misses", style="italic"), style="dim")
+            controls, style = True, "dim"
+        t.add_row(str(p.get("rank", DASH)), expr, fmt(p.get("bits"), ",.1f"),
+                  *(fmt(score(p, keys), spec) for keys, _, spec in shown), style=style)  # fmt: skip
     colour = "green" if match.get("implements") else "yellow"
-    verdict = Text(match["verdict"], style=colour)
-    return Panel(Group(t, Text(""), verdict), title="match", title_align="left", width=100)
+    body = [t, legend(*(head for _, head, _ in shown)), Text("")]
+    if controls:
+        body.insert(2, legend("near miss"))
+    body.append(Text(match.get("verdict") or DASH, style=colour))
+    if noise:
+        body.append(Text(
+            f"noisy training labels: {fmt(noise.get('noisy'), ',')}; the network answers "
+            f"{fmt(noise.get('fit_noisy'), ',')} of them as given (it fit the noise) and "
+            f"{fmt(noise.get('fit_clean'), ',')} as the true function would", style="dim",
+        ))  # fmt: skip
+    return panel(Group(*body), title, width)
 
 
-def progress_panel(progress: list[dict], phases: dict) -> Panel:
-    """The measures at the start, at the checkpoint nearest each phase boundary, at the end."""
+def checkpoints(progress: list[dict], phases: dict) -> list[tuple[dict, str]]:
+    """The checkpoints to show: the start, the one nearest each phase's end, the last."""
     marks = {0: "start"}
     if progress:
-        marks[progress[0]["step"]] = "start"
-    for name in ("memorization", "circuit_formation", "cleanup"):
-        if phases.get(name) is not None:  # shown at the nearest checkpoint
-            marks[phases[name]] = f"{name.replace('_', ' ')} ends"
-    chosen = []
+        marks[progress[0].get("step", 0)] = "start"
+    for name in PHASES:
+        if phases.get(name) is not None:
+            marks[phases[name]] = f"{name.replace('_', ' ')}\nends"
+    chosen: list[tuple[dict, str]] = []
     for step, label in sorted(marks.items()):
-        near = min(progress, key=lambda p, s=step: abs(p["step"] - s), default=None)
+        near = min(progress, key=lambda p, s=step: abs(p.get("step", 0) - s), default=None)
         if near is not None and all(near is not c for c, _ in chosen):
             chosen.append((near, label))
     if progress and all(progress[-1] is not c for c, _ in chosen):
         chosen.append((progress[-1], "final"))
+    return chosen
 
-    t = Table(header_style="bold", box=None)
-    t.add_column("step", justify="right", no_wrap=True)
-    t.add_column("", min_width=9)  # the label wraps first when the terminal is narrow
-    for col in ("train", "test", "restricted", "excluded", "key share", "‖θ‖", "bits"):
-        t.add_column(col, justify="right", no_wrap=True)
-    for p, label in chosen:
-        t.add_row(
-            str(p["step"]), label, _f(p["train_loss"]), _f(p["test_loss"]), _f(p["restricted_loss"]),
-            _f(p["excluded_loss"]), _pct(p["key_share"]), _f(p["weight_norm"], ".1f"), _f(p["bits"], ".1f"),
-        )  # fmt: skip
-    line = "   ".join(
-        f"{name.replace('_', ' ')}: {'step ' + str(phases[name]) if phases.get(name) is not None else 'not reached'}"
-        for name in ("memorization", "circuit_formation", "cleanup")
-    )
-    body = [Text("phase ends — " + line)]
-    if progress:
-        body = [t, Text(""), *body]
+
+MEASURES = (  # (row label, key, format) of the progress table
+    ("checkpoint step", "step", "d"),
+    ("train loss", "train_loss", ".3f"),
+    ("test loss", "test_loss", ".3f"),
+    ("restricted loss", "restricted_loss", ".3f"),
+    ("excluded loss", "excluded_loss", ".3f"),
+    ("key share", "key_share", ".1%"),
+    ("‖θ‖", "weight_norm", ".1f"),
+    ("bits", "bits", ",.1f"),
+    ("bits from", "rung", "s"),  # the shorter code there: the checkpoint's circuit or the table
+)
+
+
+def progress_panel(progress: list[dict], phases: dict, width: int = WIDTH,
+                   title: str = "progress over training") -> Panel:  # fmt: skip
+    """The measures (rows) at the start, at each phase's end and at the end (columns), then
+    the phases themselves."""
+    body: list = []
+    chosen = checkpoints(progress, phases)
+    if chosen:
+        t = numbers_table(*(label for _, label in chosen), text="", no_wrap=True)
+        for label, key, spec in MEASURES:
+            if key == "rung" and not any(p.get(key) for p, _ in chosen):
+                continue  # a report from before the description-length curve
+            t.add_row(label, *(fmt(p.get(key), spec) for p, _ in chosen))
+        body += [t, legend("loss", "key share", "‖θ‖", "bits"), Text("")]
     else:
         body.append(Text("no checkpoints: progress measures skipped", style="dim"))
-    return Panel(
-        Group(*body), title="progress over training (losses in nats)", title_align="left", width=100
-    )
+    ends = Table(box=None, header_style="bold", pad_edge=False)
+    ends.add_column("phase", no_wrap=True)
+    ends.add_column("ends at", no_wrap=True)
+    ends.add_column("what happens", style="dim", overflow="fold")
+    for name in PHASES:
+        step = phases.get(name)
+        term = GLOSSARY[name.replace("_", " ")]
+        ends.add_row(term.name, "not reached" if step is None else f"step {step}", term.line())
+    body.append(ends)
+    return panel(Group(*body), title, width)
+
+
+def candidates(document: dict) -> list[dict]:
+    """The programs held against the network (``candidates``; ``programs`` in older reports)."""
+    return document.get("candidates") or document.get("programs") or []
 
 
 def render_compare(document: dict, console: Console) -> None:
     """Print the circuit, the match table and the progress summary."""
+    width = panel_width(console)
     console.print(
-        f"[bold]{document['task']}[/] (n = {document['n']})   run: {document.get('run_dir')}"
+        f"[bold]{document.get('task', DASH)}[/] (n = {document.get('n', DASH)})   "
+        f"run: {document.get('run_dir') or DASH}",
+        overflow="fold",
     )
-    console.print(circuit_panel(document["circuit"]))
-    console.print(match_table(document["programs"], document["match"]))
-    console.print(progress_panel(document.get("progress", []), document["phases"]))
+    console.print(circuit_panel(document.get("circuit"), width, why=document.get("why") or ""))
+    console.print(match_table(candidates(document), document.get("match") or {}, width,
+                              noise=document.get("noise")))  # fmt: skip
+    console.print(progress_panel(document.get("progress") or [], document.get("phases") or {},
+                                 width, "progress over training (losses in nats)"))  # fmt: skip

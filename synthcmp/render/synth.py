@@ -9,45 +9,75 @@ import contextlib
 from collections.abc import Iterator
 
 from rich.table import Table
+from rich.text import Text
 
+from synthcmp.render.compare import DASH, fmt
+from synthcmp.render.glossary import legend
 from taskcore.table import Task
 
 
-def _fmt_acc(a: float) -> str:
-    return f"{a:.3f}" if a < 1 else "1"
+def _fmt_acc(a) -> str:
+    return fmt(a, ".3f") if a is None or a < 1 else "1"
+
+
+def _shown(p: dict, task: Task) -> str:
+    """A program in math notation (the table as words); the stored text if it will not parse."""
+    from synth import parse_program
+
+    if p.get("kind") == "table":
+        return "table (memorize every pair)"
+    try:
+        return parse_program(p["expr"], task).pretty()
+    except Exception:  # a stored report from another version: show what it says
+        return p.get("expr") or DASH
+
+
+def programs_table(document: dict, task: Task, top: int) -> Table:
+    """The ranked programs of a synth document (``SynthResult.to_json()``), best first.
+
+    Numbers never wrap; a long program wraps at its spaces. No title or caption: the
+    callers add the search line (:func:`search_line`) and the legend where they fit."""
+    table = Table(header_style="bold", pad_edge=False, box=None)
+    table.add_column("#", justify="right", style="dim", no_wrap=True)
+    table.add_column("program", style="bold cyan", overflow="fold", min_width=12)
+    for col in ("bits", "L(P)", "L(D|P)", "exceptions", "train", "test"):
+        table.add_column(
+            col, justify="right", no_wrap=True, style="bold" if col == "bits" else None
+        )
+    for i, p in enumerate((document.get("programs") or [])[:top], 1):
+        table.add_row(
+            str(i), _shown(p, task), fmt(p.get("bits"), ",.1f"), fmt(p.get("program_bits"), ".2f"),
+            fmt(p.get("data_bits"), ",.1f"), fmt(p.get("exceptions"), ","),
+            _fmt_acc(p.get("train_acc")), _fmt_acc(p.get("test_acc")),
+        )  # fmt: skip
+    return table
+
+
+def search_line(stats: dict | None) -> Text:
+    """How the search went, in one dim sentence."""
+    s = stats or {}
+    rate = s.get("programs_per_s")
+    return Text(
+        f"{fmt(s.get('programs'), ',')} programs built, {fmt(s.get('distinct'), ',')} distinct "
+        f"kept, in {fmt(s.get('seconds'), '.2f')} s "
+        f"({fmt(None if rate is None else rate / 1e6, '.2f')} M/s); searched to "
+        f"{fmt(s.get('bits_reached'), 'g')} bits; stopped: {s.get('stopped') or DASH}; "
+        f"peak memory {fmt(s.get('peak_memory_mb'), '.0f')} MB.",
+        style="dim",
+    )
+
+
+LEGEND = ("bits", "L(P)", "L(D|P)", "exceptions", "accuracy")
 
 
 def results_table(result, task: Task, top: int) -> Table:
     """The ranked programs (best total bits first), the table among them, and the search."""
-    from synth import parse_program
-
-    s = result.stats
-    title = (
+    table = programs_table(result.to_json(), task, top)
+    table.title = (
         f"{task.name}: {task.formula}   n = {task.n}, train {result.n_train}, test {result.n_test}"
     )
-    table = Table(title=title, title_justify="left", caption_justify="left")
-    table.add_column("#", justify="right", style="dim")
-    table.add_column("program", style="bold cyan")
-    table.add_column("bits", justify="right", style="bold")
-    table.add_column("L(P)", justify="right")
-    table.add_column("L(D|P)", justify="right")
-    table.add_column("exceptions", justify="right")
-    table.add_column("train", justify="right")
-    table.add_column("test", justify="right")
-    for i, r in enumerate(result.programs[:top], 1):
-        shown = (
-            "table (memorize every pair)" if r.kind == "table" else parse_program(r.expr, task).pretty()
-        )
-        table.add_row(
-            str(i), shown, f"{r.bits:.1f}", f"{r.program_bits:.2f}", f"{r.data_bits:.1f}",
-            f"{r.exceptions:,}", _fmt_acc(r.train_acc), _fmt_acc(r.test_acc),
-        )  # fmt: skip
-    table.caption = (
-        f"{s.programs:,} programs built, {s.distinct:,} distinct kept, in {s.seconds:.2f} s "
-        f"({s.programs_per_s / 1e6:.2f} M/s); searched to {s.bits_reached:g} bits; "
-        f"stopped: {s.stopped}; peak memory {s.peak_memory_mb:.0f} MB. "
-        "bits = L(P) + L(D|P), the two-part code."
-    )
+    table.title_justify = table.caption_justify = "left"
+    table.caption = search_line(result.stats.to_json()) + Text("\n") + legend(*LEGEND)
     return table
 
 

@@ -1,0 +1,146 @@
+"""The HTML report: one self-contained page, the terminal report recorded as HTML, then every
+figure inlined (base64) with a caption that says what it shows and how to read it.
+
+The page carries ``<meta name="generator" content="synthcmp">`` (:data:`GENERATOR`): that is
+how ``--html`` knows a file is a report synthcmp wrote and may be overwritten.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from pathlib import Path
+
+from rich.console import Console
+from rich.terminal_theme import DEFAULT_TERMINAL_THEME
+
+from synthcmp.render.compare import WIDTH, get
+from taskcore.table import Task
+
+GENERATOR = '<meta name="generator" content="synthcmp">'
+PRE = '<pre class="terminal">{code}</pre>'
+STYLE = """
+body { max-width: 1100px; margin: 2em auto; padding: 0 1em; font-family: system-ui, sans-serif;
+       color: #222; line-height: 1.45; }
+h1 { font-size: 1.5em; } h2 { font-size: 1.25em; margin-top: 2em; }
+pre.terminal { font-family: Menlo, 'DejaVu Sans Mono', Consolas, monospace; font-size: 13px;
+               line-height: 1.25; background: #fff; padding: 1em; overflow-x: auto;
+               border: 1px solid #ddd; border-radius: 4px; }
+figure { margin: 2em 0; } img { max-width: 100%; height: auto; border: 1px solid #eee; }
+figcaption { color: #444; font-size: 95%; max-width: 75ch; margin-top: .5em; }
+figcaption b { color: #222; }
+"""
+FIGURE_TITLES = {
+    "training": "Training curves",
+    "spectrum": "The embedding's Fourier spectrum",
+    "circles": "The embedding on circles",
+    "progress": "Progress measures",
+    "predictions": "The network against the matched program",
+}
+
+
+def _keys(circuit: dict) -> str:
+    keys = circuit.get("key_frequencies") or []
+    return ", ".join(str(k) for k in keys)
+
+
+def caption(name: str, report: dict) -> str:
+    """What figure ``name`` shows and how to read it, with this run's numbers."""
+    comp = report.get("compare") or {}
+    circuit = comp.get("circuit") or {}
+    keys = _keys(circuit)
+    grok = get(report.get("train"), "grok_step")
+    if name == "training":
+        return (
+            "Train (blue) and test (red) accuracy, left, and cross-entropy loss, right, over "
+            "training steps on a log scale; dashed lines mark where memorization, circuit "
+            "formation and cleanup end. Grokking is test accuracy catching up with train "
+            "accuracy long after train accuracy reached 100%"
+            + (f" (here at step {grok})." if grok is not None else "; this run did not grok.")
+        )
+    if name == "spectrum":
+        found = (
+            f"The key frequencies (red: k = {keys}) are those the circuit uses."
+            if keys
+            else "No frequency is key here (all bars grey)."
+        )
+        return (
+            "How the token embedding's squared norm splits over the Fourier frequencies "
+            f"k = 1 … ⌊m/2⌋ (cos and sin together). {found} A network that groks concentrates "
+            "its embedding on a few frequencies; one that memorizes spreads it over all."
+        )
+    if name == "circles":
+        if not keys:
+            return (
+                "No key frequency was found, so there is no circle to draw: no frequency "
+                "carries enough of the network's logits to be part of a Fourier circuit."
+            )
+        return (
+            "Each residue x at its embedding's coordinates on the two directions that carry "
+            f"cos(ω_k x) and sin(ω_k x), one panel per key frequency (k = {keys}); the colour "
+            "is the angle ω_k·x the Fourier algorithm gives x. A ring whose colours run in "
+            "rainbow order means the network placed every residue where the algorithm puts "
+            "it; a shapeless cloud means it does not use that frequency."
+        )
+    if name == "progress":
+        return (
+            "The progress measures at each checkpoint, over log-scaled steps. Left: train and "
+            "test loss beside the restricted loss (only the key-frequency directions of the "
+            "logits kept) and the excluded loss (those directions removed, on the training "
+            "pairs). Right: the key frequencies' share of the embedding, and the weight norm "
+            "scaled to its largest value. In circuit formation the restricted loss falls and "
+            "the key share grows before the test loss moves."
+        )
+    if name == "predictions":
+        program = get(comp.get("match"), "program") or "the matched program"
+        return (
+            "Every input (x, y) as a cell, coloured by the output symbol: left, the network's "
+            f"answer (argmax); middle, the table of {program}; right, in red, the inputs where "
+            "they differ (grey cells are outside the task's domain). Identical left and middle "
+            "panels and an empty right panel mean the network computes the program everywhere."
+        )
+    return name
+
+
+def figures(report: dict) -> list[str]:
+    """Each plot the report lists and the run folder holds, as a <figure> with its caption."""
+    run_dir = Path(report.get("run_dir") or ".")
+    out = []
+    for i, (name, file) in enumerate((report.get("plots") or {}).items(), 1):
+        path = run_dir / file
+        if not path.is_file():
+            continue
+        data = base64.b64encode(path.read_bytes()).decode("ascii")
+        title = FIGURE_TITLES.get(name, name)
+        out.append(
+            f'<figure id="{html.escape(name)}"><img alt="{html.escape(title)}" '
+            f'src="data:image/png;base64,{data}">'
+            f"<figcaption><b>Figure {i}. {html.escape(title)}.</b> "
+            f"{html.escape(caption(name, report))}</figcaption></figure>"
+        )
+    return out
+
+
+def write_html(report: dict, task: Task, metrics: list[dict], path: Path, top: int = 5) -> Path:
+    """One self-contained page: the terminal report as HTML, then every plot inlined (base64)."""
+    from synthcmp.render.report import render_report
+
+    console = Console(record=True, width=WIDTH, file=io.StringIO(), color_system="truecolor")
+    render_report(report, console, task, metrics, top)
+    body = console.export_html(inline_styles=True, code_format=PRE, theme=DEFAULT_TERMINAL_THEME)
+    shown = figures(report)
+    title = html.escape(f"synthcmp · {task.name}: {task.formula}")
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">{GENERATOR}
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>{STYLE}</style>
+</head><body><h1>{title}</h1>
+{body}
+{"<h2>Figures</h2>" if shown else ""}
+{"".join(shown)}
+</body></html>
+"""
+    path.write_text(page, encoding="utf-8")
+    return path
