@@ -20,6 +20,7 @@ The figures, in the order the report shows them:
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -31,11 +32,29 @@ import numpy as np  # noqa: E402
 
 PHASE_COLORS = {"memorization": "#d62728", "circuit_formation": "#ff7f0e", "cleanup": "#2ca02c"}
 TRAIN, TEST = "#1f77b4", "#d62728"
+DPI = 110
+MIN_WIDTH = 8.0  # inches: no figure is narrower than its title needs
+
+
+def _figure(cols: int, width: float, height: float):
+    """A figure of ``cols`` panels side by side, laid out by matplotlib's constrained layout
+    (titles, labels and outside legends get the room they need)."""
+    fig, axes = plt.subplots(1, cols, figsize=(max(width, MIN_WIDTH), height), layout="constrained")
+    return fig, axes
+
+
+def _wrap(text: str, width_in: float, fontsize: float) -> str:
+    """``text`` wrapped to lines that fit ``width_in`` inches at ``fontsize`` points."""
+    chars = max(20, int(width_in * 72 / (0.6 * fontsize)))
+    return "\n".join(textwrap.wrap(text, chars)) or text
+
+
+def _suptitle(fig, title: str) -> None:
+    fig.suptitle(_wrap(title, fig.get_figwidth(), 12), fontsize=12)
 
 
 def _save(fig, path: Path) -> Path:
-    fig.tight_layout(rect=(0, 0, 1, 0.95))  # leave room for the suptitle
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=DPI, bbox_inches="tight", pad_inches=0.12)
     plt.close(fig)
     return path
 
@@ -43,8 +62,19 @@ def _save(fig, path: Path) -> Path:
 def _phase_lines(ax, phases: dict[str, int | None]) -> None:
     for name, step in phases.items():
         if step:
-            ax.axvline(step, color=PHASE_COLORS.get(name, "gray"), ls="--", lw=1,
+            ax.axvline(step + 1, color=PHASE_COLORS.get(name, "gray"), ls="--", lw=1,
                        label="end of " + name.replace("_", " "))  # fmt: skip
+
+
+def _legend_below(fig, axes) -> None:
+    """One legend for the whole figure, under the panels, each label once."""
+    seen: dict[str, object] = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            seen.setdefault(label, handle)
+    if seen:
+        fig.legend(seen.values(), seen.keys(), loc="outside lower center",
+                   ncol=min(len(seen), 4), fontsize=9, frameon=False)  # fmt: skip
 
 
 def plot_training(
@@ -52,18 +82,20 @@ def plot_training(
 ) -> Path:
     """Accuracy (left) and loss (right) against steps, log-x, with the phase boundaries."""
     steps = np.array([m["step"] for m in metrics], dtype=float) + 1  # log axis: step 0 → 1
-    fig, (acc, loss) = plt.subplots(1, 2, figsize=(11, 4))
+    fig, (acc, loss) = _figure(2, 11, 4.4)
     acc.plot(steps, [m["train_acc"] for m in metrics], color=TRAIN, label="train")
     acc.plot(steps, [m["test_acc"] for m in metrics], color=TEST, label="test")
-    acc.set(xscale="log", ylim=(-0.02, 1.02), xlabel="step", ylabel="accuracy", title="accuracy")
+    acc.set(xscale="log", ylim=(-0.02, 1.02), xlabel="step", ylabel="accuracy",
+            title="accuracy")  # fmt: skip
     loss.plot(steps, [m["train_loss"] for m in metrics], color=TRAIN, label="train")
     loss.plot(steps, [m["test_loss"] for m in metrics], color=TEST, label="test")
-    loss.set(xscale="log", yscale="log", xlabel="step", ylabel="cross-entropy", title="loss")
+    loss.set(xscale="log", yscale="log", xlabel="step", ylabel="cross-entropy (nats)",
+             title="loss")  # fmt: skip
     for ax in (acc, loss):
         _phase_lines(ax, phases)
         ax.grid(alpha=0.3)
-    acc.legend(loc="center left", fontsize=8)
-    fig.suptitle(title)
+    _legend_below(fig, (acc, loss))
+    _suptitle(fig, title)
     return _save(fig, path)
 
 
@@ -71,13 +103,37 @@ def plot_spectrum(shares: list[float], key_frequencies: list[int], path: Path, t
     """Bar chart of the embedding's squared-norm share at each frequency k = 1…⌊n/2⌋."""
     k = np.arange(1, len(shares) + 1)
     colors = ["#d62728" if f in key_frequencies else "#9aa5b1" for f in k]
-    fig, ax = plt.subplots(figsize=(10, 3.6))
+    fig, ax = _figure(1, 10, 3.8)
     ax.bar(k, shares, color=colors, width=0.9)
     for f in key_frequencies:
-        ax.annotate(str(f), (f, shares[f - 1]), ha="center", va="bottom", fontsize=8)
-    ax.set(xlabel="frequency k", ylabel="share of ‖W_E‖²", title=title, xlim=(0, len(shares) + 1))
+        if 1 <= f <= len(shares):
+            ax.annotate(str(f), (f, shares[f - 1]), xytext=(0, 2), textcoords="offset points",
+                        ha="center", va="bottom", fontsize=8)  # fmt: skip
+    top = max(shares, default=0.0)
+    ax.set(
+        xlabel="frequency k",
+        ylabel="share of ‖W_E‖²",
+        xlim=(0, len(shares) + 1),
+        ylim=(0, top * 1.15 if top > 0 else 1.0),
+    )  # room for the labels over the bars
+    ax.set_title(_wrap(title, fig.get_figwidth(), 11), fontsize=11)
     ax.grid(axis="y", alpha=0.3)
     return _save(fig, path)
+
+
+def _label_ring(ax, xy: np.ndarray, labels: np.ndarray, count: int = 12) -> None:
+    """Label ``count`` residues evenly spread by angle around the points' centre, each
+    pushed outward along its radius, so labels neither overlap each other nor their points."""
+    d = xy - xy.mean(axis=0)
+    radius = np.hypot(d[:, 0], d[:, 1])
+    order = np.argsort(np.arctan2(d[:, 1], d[:, 0]))
+    count = min(count, len(order))
+    for i in order[np.linspace(0, len(order), count, endpoint=False).astype(int)]:
+        ux, uy = d[i] / radius[i] if radius[i] > 0 else (0.0, 1.0)
+        ha = "left" if ux > 0.35 else "right" if ux < -0.35 else "center"
+        va = "bottom" if uy > 0.35 else "top" if uy < -0.35 else "center"
+        ax.annotate(str(labels[i]), xy[i], xytext=(7 * ux, 7 * uy), textcoords="offset points",
+                    ha=ha, va=va, fontsize=7, color="#333")  # fmt: skip
 
 
 def plot_circles(coords: dict[int, np.ndarray], labels: np.ndarray, path: Path, title: str) -> Path:
@@ -85,13 +141,23 @@ def plot_circles(coords: dict[int, np.ndarray], labels: np.ndarray, path: Path, 
 
     ``coords[k]`` is an (m, 2) array: row i is the embedding of the residue ``labels[i]``
     projected on the directions that carry cos(ω_k i) and sin(ω_k i) (i is the residue itself,
-    or its discrete log for multiplicative tasks).
+    or its discrete log for multiplicative tasks). Without key frequencies there is no circle
+    to draw and the figure says so.
     """
     m = len(labels)
     freqs = sorted(coords)
-    cols = max(1, min(len(freqs), 4))
-    rows = max(1, -(-len(freqs) // cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.2 * rows), squeeze=False)
+    if not freqs:
+        fig, ax = _figure(1, MIN_WIDTH, 2.6)
+        ax.axis("off")
+        ax.text(0.5, 0.5, "no key frequencies: the embedding is on no circle\n"
+                "(no frequency carries enough of the logits to be part of a Fourier circuit)",
+                ha="center", va="center", fontsize=10, color="#555")  # fmt: skip
+        _suptitle(fig, title)
+        return _save(fig, path)
+    cols = min(len(freqs), 4)
+    rows = -(-len(freqs) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(max(3.3 * cols, MIN_WIDTH), 3.4 * rows),
+                             squeeze=False, layout="constrained")  # fmt: skip
     for ax in axes.ravel():
         ax.axis("off")
     for ax, k in zip(axes.ravel(), freqs, strict=False):
@@ -100,15 +166,13 @@ def plot_circles(coords: dict[int, np.ndarray], labels: np.ndarray, path: Path, 
         # hue = the angle ω_k·i the Fourier algorithm gives position i: a smooth rainbow ring
         # means the network placed every residue where the algorithm says it belongs.
         ax.scatter(xy[:, 0], xy[:, 1], c=np.arange(m) * k % m, cmap="hsv", s=14)
-        for i in range(0, m, max(1, m // 8)):
-            ax.annotate(str(labels[i]), xy[i], fontsize=7)
+        _label_ring(ax, xy, labels)
         ax.set_aspect("equal")
+        ax.margins(0.18)  # room for the labels outside the ring
         ax.set_title(f"k = {k}", fontsize=10)
         ax.set_xticks([])
         ax.set_yticks([])
-    if not freqs:
-        axes[0, 0].text(0.5, 0.5, "no key frequencies", ha="center", va="center")
-    fig.suptitle(title)
+    _suptitle(fig, title)
     return _save(fig, path)
 
 
@@ -117,16 +181,17 @@ def plot_progress(
 ) -> Path:
     """Restricted/excluded/test loss and key-frequency share per checkpoint, log-x."""
     steps = np.array([m["step"] for m in progress], dtype=float) + 1
-    fig, (losses, share) = plt.subplots(1, 2, figsize=(11, 4))
+    fig, (losses, share) = _figure(2, 11, 4.6)
     for key, color in (("train_loss", TRAIN), ("test_loss", TEST),
                        ("restricted_loss", "#2ca02c"), ("excluded_loss", "#9467bd")):  # fmt: skip
         values = [m.get(key) for m in progress]
         if any(v is not None for v in values):
             losses.plot(steps, [np.nan if v is None else v for v in values], color=color,
                         label=key.replace("_", " "))  # fmt: skip
-    losses.set(xscale="log", yscale="log", xlabel="step", ylabel="cross-entropy", title="losses")
-    for key, color, label in (("key_share", "#d62728", "key frequencies' share of ‖W_E‖²"),
-                              ("weight_norm", "#7f7f7f", "weight norm (scaled)")):  # fmt: skip
+    losses.set(xscale="log", yscale="log", xlabel="step", ylabel="cross-entropy (nats)",
+               title="losses")  # fmt: skip
+    for key, color, label in (("key_share", "#8c564b", "key frequencies' share of ‖W_E‖²"),
+                              ("weight_norm", "#7f7f7f", "weight norm ÷ its maximum")):  # fmt: skip
         values = np.array([np.nan if m.get(key) is None else m[key] for m in progress], dtype=float)
         if key == "weight_norm" and np.isfinite(values).any():
             values = values / np.nanmax(values)
@@ -135,8 +200,8 @@ def plot_progress(
     for ax in (losses, share):
         _phase_lines(ax, phases)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.suptitle(title)
+    _legend_below(fig, (losses, share))
+    _suptitle(fig, title)
     return _save(fig, path)
 
 
@@ -145,18 +210,22 @@ def plot_predictions(predicted: np.ndarray, program: np.ndarray, domain: np.ndar
     """Network argmax, the program's table, and where they differ, over the (x, y) grid."""
     mask = ~domain
     differ = (predicted != program) & domain
-    fig, axes = plt.subplots(1, 3, figsize=(12, 4.2))
+    fig, axes = _figure(3, 12, 5.6)  # tall enough for square panels under two-line titles
+    cmap = plt.get_cmap("twilight").with_extremes(bad="#d9d9d9")  # outside the domain: grey
     for ax, grid, name in ((axes[0], predicted, "network argmax"),
                            (axes[1], program, f"program: {program_text}")):  # fmt: skip
-        ax.imshow(np.ma.masked_array(grid, mask), cmap="twilight", interpolation="nearest")
-        ax.set(title=name, xlabel="y", ylabel="x")
-    axes[2].imshow(np.ma.masked_array(differ, mask), cmap="Reds", vmin=0, vmax=1,
+        ax.imshow(np.ma.masked_array(grid, mask), cmap=cmap, interpolation="nearest")
+        ax.set_title(_wrap(name, 3.6, 10), fontsize=10)
+        ax.set(xlabel="y", ylabel="x")
+    reds = plt.get_cmap("Reds").with_extremes(bad="#d9d9d9")
+    axes[2].imshow(np.ma.masked_array(differ, mask), cmap=reds, vmin=0, vmax=1,
                    interpolation="nearest")  # fmt: skip
     wrong = int(differ.sum())
     agree = 1 - wrong / max(int(domain.sum()), 1)
     cells = "cell" if wrong == 1 else "cells"
-    axes[2].set(title=f"differ: {wrong} {cells} (agreement {agree:.2%})", xlabel="y")
-    fig.suptitle(title)
+    axes[2].set_title(f"differ: {wrong} {cells} (agreement {agree:.2%})", fontsize=10)
+    axes[2].set(xlabel="y")
+    _suptitle(fig, title)
     return _save(fig, path)
 
 
@@ -170,5 +239,5 @@ def sparkline(steps: list[int], values: list[float], width: int = 60) -> str:
     s = np.asarray(steps, dtype=float) + 1
     grid = np.geomspace(s[0], s[-1], width) if s[-1] > s[0] else np.full(width, s[0])
     idx = np.clip(np.searchsorted(s, grid, side="right") - 1, 0, len(s) - 1)
-    v = np.clip(np.asarray(values, dtype=float)[idx], 0, 1)
+    v = np.clip(np.nan_to_num(np.asarray(values, dtype=float)[idx], nan=0.0), 0, 1)
     return "".join(SPARK[int(round(x * (len(SPARK) - 1)))] for x in v)
