@@ -17,6 +17,7 @@ difference one table.
 from __future__ import annotations
 
 import tempfile
+import time
 from pathlib import Path
 
 from _common import parse_quick
@@ -27,13 +28,46 @@ from synth import synthesize
 from taskcore.table import get_task
 
 
+def step(text: str) -> float:
+    """Say what is starting (the line is finished by :func:`done`) and start its clock."""
+    print(f"  {text}…", end="", flush=True)
+    return time.perf_counter()
+
+
+def done(t0: float, said: str = "") -> None:
+    print(f" {said}{' ' if said else ''}({time.perf_counter() - t0:.1f} s)", flush=True)
+
+
 def ladder(name: str, p: int, frac: float, steps: int, tmp: Path) -> dict:
     task = get_task(name, p=p)
     config = default_config("transformer", train_frac=frac, steps=steps)
     split = task.split(config.train_frac, config.seed)  # the split both learners share
-    programs = synthesize(task, split).programs
-    run = train(task, config, run_dir=tmp / name)
-    result = compare_run(run.run_dir, top_k=3, synth_result=None, progress=False)
+    print(f"{name} ({task.formula}):", flush=True)
+
+    t0 = step("searching for the shortest programs")
+    found = synthesize(task, split)
+    programs = found.programs
+    done(t0, f"best: {programs[0].expr}, {programs[0].bits:.0f} bits")
+
+    every = max(steps // 3, 1)
+    mark = [every]
+
+    def on_step(info) -> None:  # the events as they happen, and a line every third of the way
+        for event in info.events:
+            print(f"    step {info.step:5d}: {event} (train acc {info.train_acc:.0%}, "
+                  f"test acc {info.test_acc:.1%})", flush=True)  # fmt: skip
+        if info.step >= mark[0]:
+            print(f"    step {info.step:5d} of {steps}: test acc {info.test_acc:.1%}", flush=True)
+            mark[0] += every
+
+    print(f"  training the network for up to {steps} steps:", flush=True)
+    t0 = time.perf_counter()
+    run = train(task, config, on_step=on_step, run_dir=tmp / name)
+    print(f"    stopped at step {run.steps} ({time.perf_counter() - t0:.1f} s)", flush=True)
+
+    t0 = step("extracting the circuit and matching it to the programs")
+    result = compare_run(run.run_dir, top_k=3, synth_result=found, progress=False)
+    done(t0)
     best = programs[0]
     table = next(r for r in programs if r.kind == "table")
     return {
@@ -49,9 +83,10 @@ def ladder(name: str, p: int, frac: float, steps: int, tmp: Path) -> dict:
 
 def main(quick: bool) -> None:
     p, frac, steps = (23, 0.8, 1500) if quick else (59, 0.6, 3000)
+    print(f"p = {p}, {frac:.0%} of the pairs for training, the same network on both tasks\n")
     with tempfile.TemporaryDirectory() as tmp:
         rows = [ladder(name, p, frac, steps, Path(tmp)) for name in ("modadd", "lookup")]
-    print(f"p = {p}, {frac:.0%} of the pairs for training\n")
+    print()
     for row in rows:
         print(f"{row['task']}:")
         for key, value in row.items():

@@ -22,32 +22,58 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import fraction, parser
+
 from compare import compare_run
 from neural import default_config, train
 from taskcore.table import POWER_TASKS, get_task
+
+WIDTH = 100  # no line of output is wider
+
+
+def said(match) -> str:
+    """The match in a few words: the program and its agreement, or what the network did."""
+    grade = getattr(match, "grade", "implements" if match.implements else "memorization")
+    if grade == "implements":
+        return f"{match.program} ({match.behaviour:.0%} agreement)"
+    if grade == "partial":
+        return f"partly {match.program} ({match.behaviour:.0%} agreement)"
+    if grade == "other":
+        return "generalizes, matches no candidate"
+    return "memorization"
 
 
 def main(quick: bool, frac: float) -> None:
     p, steps = (11, 300) if quick else (23, 1500)
     names = POWER_TASKS[:3] if quick else POWER_TASKS
+    tasks = [get_task(name, p=p) for name in names]
+    formulas = [t.formula.replace(" (mod p)", "") for t in tasks]
+    wide = max(len("f(x, y) mod p"), *(len(f) for f in formulas))
     print(f"p = {p}, {frac:.0%} of the pairs for training, at most {steps} steps each\n")
-    print(f"{'task':9s} {'f(x, y)':41s} {'memorized':>9s} {'grokked':>8s} {'test':>6s}  match")
+    print(
+        f"{'task':9s} {'f(x, y) mod p':{wide}s} {'memorized':>9s} {'grokked':>7s} {'test':>6s}  match"
+    )
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        for name in names:
-            task = get_task(name, p=p)
+        for task, formula in zip(tasks, formulas, strict=True):
+            row = f"{task.name:9s} {formula:{wide}s} "
+            if sys.stdout.isatty():  # a status the finished row below overwrites
+                print(row + "training…", end="\r", flush=True)
             config = default_config("transformer", train_frac=frac, steps=steps)
-            run = train(task, config, run_dir=Path(tmp) / name)
+            run = train(task, config, run_dir=Path(tmp) / task.name)
             result = compare_run(run.run_dir, top_k=3, progress=False)
-            m = result.match
-            said = (f"{m.program} ({m.behaviour:.0%} agreement)" if m.implements
-                    else "memorization")  # fmt: skip
-            print(f"{name:9s} {task.formula:41s} {str(run.memorization_step or '–'):>9s} "
-                  f"{str(run.grok_step or '–'):>8s} {run.final['test_acc']:6.1%}  {said}")  # fmt: skip
+            row += (f"{str(run.memorization_step or '–'):>9s} {str(run.grok_step or '–'):>7s} "
+                    f"{run.final['test_acc']:6.1%}  ")  # fmt: skip
+            match = said(result.match)
+            if len(row) + len(match) > WIDTH:  # the match on a line of its own
+                row, match = row.rstrip(), "\n" + " " * 10 + "match: " + match
+            print(row + match, flush=True)
     print(f"\n{time.perf_counter() - t0:.0f} s in all")
 
 
 if __name__ == "__main__":
-    quick = "--quick" in sys.argv
-    frac = float(sys.argv[sys.argv.index("--frac") + 1]) if "--frac" in sys.argv else 0.8
-    main(quick, frac)
+    args_parser = parser(__doc__)
+    args_parser.add_argument("--frac", type=fraction, default=0.8, metavar="F",
+                             help="share of the pairs to train on (default 0.8)")  # fmt: skip
+    args = args_parser.parse_args()
+    main(args.quick, args.frac)
