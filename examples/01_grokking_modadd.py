@@ -52,7 +52,7 @@ def main(quick: bool) -> None:
               f"share of the logits {c.frequency_share[k]:.1%}")  # fmt: skip
     print(f"  the logit model Σ α_k cos(ω_k(u − c)) explains {c.fve:.1%} of the logit variance")
     print(f"  loss with only those directions (restricted) {c.restricted_loss:.3f}, "
-          f"without them (excluded) {c.excluded_loss:.3f}; chance is log p = {c.chance_loss:.3f}")  # fmt: skip
+          f"without them (excluded) {c.excluded_loss:.3f};\n  chance is log p = {c.chance_loss:.3f}")  # fmt: skip
     print(f"  its argmax agrees with the network on {c.faithfulness:.1%} of all inputs; "
           f"as a program it costs {c.bits:.1f} bits")  # fmt: skip
     print(f"\nVerdict: {result.match.verdict}")

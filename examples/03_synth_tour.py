@@ -23,10 +23,10 @@ from taskcore.table import get_task
 
 
 def show(result, top: int = 3) -> None:
+    print(f"    {'program':24s} {'bits':>7s} = {'L(P)':>5s} + {'L(D|P)':>7s}")
     for r in result.programs[:top]:
-        print(f"    {r.expr:28s} {r.bits:8.1f} bits = L(P) {r.program_bits:5.2f} + "
-              f"L(D|P) {r.data_bits:7.1f}   exceptions {r.exceptions:4d}   "
-              f"test acc {r.test_acc:.3f}")  # fmt: skip
+        print(f"    {r.expr:24s} {r.bits:7.1f} = {r.program_bits:5.2f} + {r.data_bits:7.1f} bits, "
+              f"{r.exceptions:4d} exceptions, test acc {r.test_acc:.3f}")  # fmt: skip
 
 
 def main(quick: bool) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import subprocess
 import sys
 from pathlib import Path
@@ -21,11 +22,47 @@ def test_every_example_is_checked():
     assert {e.name for e in EXAMPLES} == set(EXPECTED)
 
 
+def run(example: Path, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(example), *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=example.parent)  # fmt: skip
+
+
+@functools.cache
+def quick(example: Path) -> subprocess.CompletedProcess:
+    return run(example, "--quick")
+
+
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda e: e.name)
 def test_example_runs_in_quick_mode(example):
-    done = subprocess.run(
-        [sys.executable, str(example), "--quick"], capture_output=True, text=True, timeout=300,
-        cwd=example.parent,
-    )  # fmt: skip
+    done = quick(example)
     assert done.returncode == 0, done.stderr[-2000:]
     assert EXPECTED[example.name] in done.stdout
+    wide = [line for line in done.stdout.splitlines() if len(line) > 100]
+    assert not wide, wide  # fits a 100-column terminal
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda e: e.name)
+def test_help_explains_and_runs_nothing(example):
+    done = run(example, "--help", timeout=60)
+    assert done.returncode == 0
+    assert done.stdout.startswith("usage:") and "--quick" in done.stdout
+
+
+@pytest.mark.parametrize("args", [["--frac"], ["--frac", "x"], ["--frac", "1.5"], ["--bogus"]])
+def test_power_operations_rejects_a_bad_option_in_one_usage_error(args):
+    done = run(EXAMPLES[-1], "--quick", *args, timeout=60)
+    assert done.returncode == 2
+    assert (
+        "Traceback" not in done.stderr
+        and done.stderr.strip().splitlines()[-1].startswith("usage:") is False
+    )
+
+
+def test_lookup_vs_modadd_says_what_it_is_doing():
+    """Each stage is announced before it runs (the full run was silent for ~50 s)."""
+    done = quick(EXAMPLES[1])
+    stages = [line.strip() for line in done.stdout.splitlines() if line.startswith("  ")]
+    for stage in ("searching for the shortest programs", "training the network",
+                  "extracting the circuit"):  # fmt: skip
+        assert sum(line.startswith(stage) for line in stages) == 2, stage
+    assert "memorized" in done.stdout.split("lookup (")[1]
