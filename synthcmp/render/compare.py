@@ -73,7 +73,7 @@ def circuit_panel(
 ) -> Panel:
     """Key frequencies with their shares, then the circuit's measures (or why there are none)."""
     if not c:
-        said = f"no Fourier circuit was sought: {why}" if why else "no circuit in this report"
+        said = f"no Fourier circuit — {why}" if why else "no circuit in this report"
         return panel(Text(said, style="yellow"), title, width)
     basis = DASH
     if c.get("basis") == "additive":
@@ -108,7 +108,8 @@ def circuit_panel(
         ("loss: full / restricted / excluded", losses),
         ("chance loss (log n)", fmt(c.get("chance_loss"))),
         ("faithfulness", pct(c.get("faithfulness"))),
-        ("description length", f"{fmt(c.get('bits'), '.1f')} bits"),
+        ("description length", DASH + " (no faithful circuit)" if c.get("bits") is None
+                               else f"{fmt(c['bits'], ',.1f')} bits"),
     ]  # fmt: skip
     if c.get("neuron_layer"):
         clusters = c.get("neuron_clusters") or {}
@@ -179,21 +180,25 @@ def match_table(
 
 
 def checkpoints(progress: list[dict], phases: dict) -> list[tuple[dict, str]]:
-    """The checkpoints to show: the start, the one nearest each phase's end, the last."""
-    marks = {0: "start"}
-    if progress:
-        marks[progress[0].get("step", 0)] = "start"
-    for name in PHASES:
-        if phases.get(name) is not None:
-            marks[phases[name]] = f"{name.replace('_', ' ')}\nends"
-    chosen: list[tuple[dict, str]] = []
-    for step, label in sorted(marks.items()):
+    """The checkpoints to show, with their labels: the start, the one nearest each phase's
+    end (phases that end near the same checkpoint share its column), the last."""
+    marks = [(progress[0].get("step", 0) if progress else 0, "start")]
+    marks += [(phases[name], name.replace("_", " ")) for name in PHASES
+              if phases.get(name) is not None]  # fmt: skip
+    chosen: list[tuple[dict, list[str]]] = []
+    for step, label in sorted(marks, key=lambda m: m[0]):
         near = min(progress, key=lambda p, s=step: abs(p.get("step", 0) - s), default=None)
-        if near is not None and all(near is not c for c, _ in chosen):
-            chosen.append((near, label))
+        if near is None:
+            continue
+        same = next((labels for c, labels in chosen if c is near), None)
+        if same is None:
+            chosen.append((near, [label]))
+        elif label not in same and "start" not in same:
+            same.append(label)
     if progress and all(progress[-1] is not c for c, _ in chosen):
-        chosen.append((progress[-1], "final"))
-    return chosen
+        chosen.append((progress[-1], ["final"]))
+    return [(c, labels[0] if labels in (["start"], ["final"]) else "\n".join([*labels, "ends"]))
+            for c, labels in chosen]  # fmt: skip
 
 
 MEASURES = (  # (row label, key, format) of the progress table
@@ -223,7 +228,7 @@ def progress_panel(progress: list[dict], phases: dict, width: int = WIDTH,
             t.add_row(label, *(fmt(p.get(key), spec) for p, _ in chosen))
         body += [t, legend("loss", "key share", "‖θ‖", "bits"), Text("")]
     else:
-        body.append(Text("no checkpoints: progress measures skipped", style="dim"))
+        body += [Text("no checkpoints: progress measures skipped", style="dim"), Text("")]
     ends = Table(box=None, header_style="bold", pad_edge=False)
     ends.add_column("phase", no_wrap=True)
     ends.add_column("ends at", no_wrap=True)
