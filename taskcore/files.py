@@ -10,6 +10,9 @@
 * **Locks.** A folder is used by one process at a time: :func:`exclusive_lock` holds an
   ``fcntl`` lock on a file inside it for as long as the work lasts; a second process gets a
   one-line error instead of mixing its files with the first one's.
+* **Owned folders.** :func:`owned_folder` makes (or reuses) a folder, locks it and marks it
+  as ours with a marker file; ``force`` clears only a marked folder, unlinking links inside it
+  and never following one; a block that fails leaves nothing half-made behind.
 
 Every failure a user can cause (no such file, no permission, no space left) is raised as
 :class:`~taskcore.errors.TaskError` with a message that names the path.
@@ -21,6 +24,7 @@ import errno
 import io
 import json
 import os
+import shutil
 import stat
 import tempfile
 from collections.abc import Callable, Iterator
@@ -128,20 +132,39 @@ def read_json_capped(path: str | Path, max_bytes: int, what: str = "file") -> ob
         raise TaskError(f"{what} {str(path)!r} is not valid JSON ({err})") from None
 
 
+_HELD: dict[str, int] = {}  # folders this process holds the lock of → how deep
+
+
 @contextmanager
-def exclusive_lock(folder: str | Path, what: str = "folder") -> Iterator[None]:
+def exclusive_lock(
+    folder: str | Path, what: str = "folder", required: bool = True
+) -> Iterator[None]:
     """Hold an exclusive lock on ``folder`` (a lock file inside it) for the block's duration.
 
     A second process that asks for the same lock while the first holds it gets a TaskError at
     once (no waiting). The lock dies with the process, so a killed run never leaves a stale one.
+    Within one process the lock is re-entrant: a pipeline that holds its run folder can call
+    the trainer, which takes the same lock. ``required=False`` goes on without a lock where no
+    lock file can be made (a read-only folder: nothing will be written there either).
     """
     import fcntl
 
+    key = os.path.realpath(folder)
+    if key in _HELD:
+        _HELD[key] += 1
+        try:
+            yield
+        finally:
+            _HELD[key] -= 1
+        return
     path = Path(folder) / LOCK_FILE
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666 & ~_umask())
     except OSError as err:
-        raise TaskError(describe_os_error(err, path, "writing")) from None
+        if required or err.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise TaskError(describe_os_error(err, path, "writing")) from None
+        yield
+        return
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -149,6 +172,141 @@ def exclusive_lock(folder: str | Path, what: str = "folder") -> Iterator[None]:
             raise TaskError(
                 f"{what} {folder} is in use by another synthcmp process; wait for it to finish"
             ) from None
-        yield
+        _HELD[key] = 1
+        try:
+            yield
+        finally:
+            del _HELD[key]
     finally:
         os.close(fd)
+
+
+# ---------------------------------------------------------------------------------------
+# Owned folders
+
+
+def is_marked(folder: str | Path, marker: str) -> bool:
+    """Provably ours: ``folder`` holds ``marker`` as a regular file (not a link to one)."""
+    try:
+        return stat.S_ISREG(os.lstat(Path(folder) / marker).st_mode)
+    except OSError:
+        return False
+
+
+def _claim(folder: Path, unique: bool, error: type[TaskError]) -> tuple[Path, Path | None]:
+    """The folder to use, and the topmost folder this call made (None if it made none).
+
+    ``unique`` never reuses a folder: ``folder``, else ``folder-2``, ``folder-3``, …, each
+    made by an exclusive ``mkdir``, so two runs started in the same second get two folders.
+    """
+    top = next((a for a in reversed([folder, *folder.parents]) if not os.path.lexists(a)), None)
+    names = [folder] + [folder.with_name(f"{folder.name}-{k}") for k in range(2, 1000)]
+    for path in names if unique else names[:1]:
+        if not unique and os.path.lexists(path):
+            if not path.is_dir():
+                kind = "a broken symbolic link" if path.is_symlink() else "not a folder"
+                raise error(f"{path} exists and is {kind}")
+            return path, None
+        try:
+            path.mkdir(parents=True)
+        except FileExistsError:
+            if unique:
+                continue
+            return path, None  # made a moment ago by another process: the lock decides
+        except OSError as err:
+            raise error(f"cannot create folder {path}: {err.strerror}") from None
+        return path, (top if path == folder else path)
+    raise error(f"no free folder name next to {folder}")
+
+
+def _clear(folder: Path, error: type[TaskError] = TaskError) -> None:
+    """Delete what ``folder`` holds but its lock file; links are unlinked, never followed."""
+    try:
+        for entry in os.scandir(folder):
+            if entry.name == LOCK_FILE:
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)
+            else:
+                os.unlink(entry.path)
+    except OSError as err:
+        raise error(f"cannot clear folder {folder}: {err.strerror}") from None
+
+
+def _discard(folder: Path, created: Path | None) -> None:
+    """Take back what a failed block wrote into ``folder``, and the folders this call made."""
+    try:
+        _clear(folder)
+        (folder / LOCK_FILE).unlink(missing_ok=True)
+    except (TaskError, OSError):
+        return
+    for path in [folder, *folder.parents] if created is not None else []:
+        try:
+            path.rmdir()
+        except OSError:
+            return
+        if path == created:
+            return
+
+
+def _must_clear(folder: Path, marker: str, reuse: bool, force: bool, what: str, error) -> bool:
+    """May the work go on in ``folder``? Raises if not; True if its contents must go first."""
+    try:
+        contents = [name for name in os.listdir(folder) if name not in (LOCK_FILE, marker)]
+    except OSError as err:
+        raise error(f"cannot read {what} {folder}: {err.strerror}") from None
+    if not contents or reuse:
+        return False
+    if not force:
+        raise error(
+            f"{what} {folder} already exists; use --force to overwrite it "
+            "or --resume to continue it"
+        )
+    if not is_marked(folder, marker):
+        raise error(f"{folder} is not a synthcmp {what} (no {marker} in it); refusing to delete it")
+    return True
+
+
+@contextmanager
+def owned_folder(
+    folder: str | Path,
+    marker: str,
+    stamp: str,
+    *,
+    reuse: bool = False,
+    force: bool = False,
+    unique: bool = False,
+    keep: Callable[[Path], bool] = lambda folder: False,
+    what: str = "folder",
+    error: type[TaskError] = TaskError,
+) -> Iterator[Path]:
+    """Own ``folder`` for the block, and yield its path.
+
+    It is made if missing (``unique``: never an existing one, see :func:`_claim`) and locked
+    (:func:`exclusive_lock`; re-entrant, so a caller that owns it can call code that opens it
+    again). A folder with contents is used only to ``reuse`` them, or with ``force``, which
+    first clears a folder that holds ``marker`` (and no other one). Then ``marker`` is written
+    into it, holding ``stamp``. If the block fails and ``keep(folder)`` is false, what was
+    written is taken back, and the folder too if this call made it.
+    """
+    folder = Path(folder)
+    if force and folder.is_symlink():
+        raise error(f"{folder} is a symbolic link; --force will not delete through it")
+    if not unique and folder.is_dir():  # refuse before even a lock file is made in it
+        _must_clear(folder, marker, reuse, force, what, error)
+    folder, created = _claim(folder, unique, error)
+    with exclusive_lock(folder, what):
+        try:
+            if _must_clear(folder, marker, reuse, force, what, error):  # again, now it is locked
+                _clear(folder, error)
+            atomic_write_text(folder / marker, stamp)
+        except BaseException:
+            if created is not None:
+                _discard(folder, created)
+            raise
+        try:
+            yield folder
+        except BaseException:
+            if not keep(folder):
+                _discard(folder, created)
+            raise
