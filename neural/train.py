@@ -25,11 +25,14 @@ seeded generator whose state is checkpointed).
 
 A run is a folder (:mod:`neural.store`). ``resume=True`` continues from ``state.pt`` and
 ends with the same numbers as an uninterrupted run, because the state holds everything
-the next step reads: weights, optimiser moments, Grokfast EMA, RNG, step.
+the next step reads: weights, optimiser moments, Grokfast EMA, RNG, step — and the metrics
+rows so far, so that the resume point is one file written in one atomic step. While it
+trains, the run holds its folder's lock (:func:`neural.store.open_run`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import signal
 import threading
@@ -199,19 +202,41 @@ def train(
     With ``run_dir`` the run is stored (and can be resumed with ``resume=True``); without
     it nothing is written. Raises :class:`TrainingDiverged` on a NaN/inf loss,
     :class:`TrainingInterrupted` on Ctrl-C (after saving a resume point), and
-    :class:`~neural.store.RunError` for a run folder that exists (without ``force``),
-    is missing (with ``resume``) or does not match.
+    :class:`~neural.store.RunError` for a device this machine lacks, or a run folder that
+    exists (without ``force``), is in use, is missing or damaged (with ``resume``) or does
+    not match.
     """
     config = config or default_config()
-    if config.device.startswith("cuda") and not torch.cuda.is_available():
-        raise store.RunError("device 'cuda' asked for, but CUDA is not available here")
+    check_device(config.device)
     run_path = Path(run_dir) if run_dir is not None else None
     if run_path is None and resume:
         raise store.RunError("resume needs a run folder")
-    if run_path is not None:
-        store.prepare_run_dir(run_path, task, config, resume, force)
-    with cpu_settings(config.threads), sigint_flag() as interrupted:
+    with contextlib.ExitStack() as stack:
+        if run_path is not None:
+            stack.enter_context(store.open_run(run_path, resume=resume, force=force))
+            store.prepare_run_dir(run_path, task, config, resume)
+        stack.enter_context(cpu_settings(config.threads))
+        interrupted = stack.enter_context(sigint_flag())
         return _train(task, config, on_step, run_path, resume, interrupted)
+
+
+def check_device(name: str) -> torch.device:
+    """The torch device ``name`` if this machine has it; else a RunError that says so."""
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError, ValueError):
+        raise store.RunError(f"unknown device {name!r}; use cpu, cuda, cuda:N or mps") from None
+    have = {"cpu": 1, "cuda": torch.cuda.is_available() and torch.cuda.device_count()}
+    have["mps"] = int(torch.backends.mps.is_available())
+    if device.type not in have:
+        raise store.RunError(f"device {name!r} is not supported; use cpu, cuda or mps")
+    if 0 < have[device.type] <= (device.index or 0):
+        raise store.RunError(f"device {name!r}: this machine has {have[device.type]} of that kind")
+    if not have[device.type]:
+        raise store.RunError(
+            f"device {name!r} asked for, but {device.type.upper()} is not available here"
+        )
+    return device
 
 
 def _train(task, config, on_step, run_dir, resume, interrupted) -> Run:
@@ -238,13 +263,19 @@ def _train(task, config, on_step, run_dir, resume, interrupted) -> Run:
     start, seconds_before, metrics = 0, 0.0, []
 
     if resume:
-        state = store.load_weights(run_dir / store.STATE, device=str(device))
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        ema = [t.to(device) for t in state["ema"]] if state["ema"] else None
-        batch_rng.set_state(state["batch_rng"])
-        start, seconds_before = int(state["step"]), float(state["seconds"])
-        metrics = [row for row in store.read_metrics(run_dir) if row["step"] < start]
+        state = store.load_state(run_dir, device=str(device))
+        try:
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            ema = [t.to(device) for t in state["ema"]] if state["ema"] else None
+            batch_rng.set_state(state["batch_rng"])
+            start, seconds_before = int(state["step"]), float(state["seconds"])
+        except (RuntimeError, TypeError, KeyError, ValueError, IndexError, AttributeError):
+            raise store.RunError(f"{run_dir / store.STATE} does not fit this run") from None
+        # the rows live in the resume point itself (older runs: in metrics.jsonl)
+        rows = state["metrics"] if "metrics" in state else store.read_metrics(run_dir)
+        metrics = [row for row in rows if row["step"] < start]
+        store.write_metrics(run_dir, metrics)
 
     mem_step, grok_step = events.memorization_step(metrics), events.grok_step(metrics)
 
@@ -278,9 +309,10 @@ def _train(task, config, on_step, run_dir, resume, interrupted) -> Run:
             "batch_rng": batch_rng.get_state(),
             "step": step,
             "seconds": elapsed(),
+            "metrics": metrics,  # one file, one rename: the resume point is one atomic step
         }
         store.atomic_torch_save(state, run_dir / store.STATE)
-        store.write_metrics(run_dir, metrics)
+        store.write_metrics(run_dir, metrics)  # a copy for readers, rebuilt on resume
 
     def make_run(step: int, status: str) -> Run:
         keys = ("train_acc", "test_acc", "train_loss", "test_loss", "weight_norm")

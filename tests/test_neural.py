@@ -180,6 +180,12 @@ def test_resume_after_ctrl_c_equals_an_uninterrupted_run(tmp_path):
         train(task, config, on_step=ctrl_c_at_35, run_dir=tmp_path / "cut")
     assert stop.value.step == 36
     assert load_run(tmp_path / "cut").summary["status"] == "interrupted"
+    # the resume point is one file: a kill between writing state.pt and its metrics.jsonl copy
+    # (here: a stale copy) loses no row
+    state = store.load_state(tmp_path / "cut")
+    assert [r["step"] for r in state["metrics"]] == [r["step"] for r in whole.metrics[:8]]
+    rows = (tmp_path / "cut" / "metrics.jsonl").read_text().splitlines()
+    (tmp_path / "cut" / "metrics.jsonl").write_text("\n".join(rows[:3]) + "\n")
     resumed = train(task, config, run_dir=tmp_path / "cut", resume=True)
     assert strip_time(resumed.metrics) == strip_time(whole.metrics)
     assert same_weights(resumed.model, whole.model)
@@ -230,7 +236,9 @@ def test_existing_run_folder_is_never_overwritten_without_force(tmp_path):
     precious = tmp_path / "thesis"
     precious.mkdir()
     (precious / "chapter1.tex").write_text("...")
-    with pytest.raises(RunError, match="not a run folder"):
+    (precious / "config.json").write_text("{}")  # looks like a run, but synthcmp did not make it
+    (precious / "state.pt").write_text("")
+    with pytest.raises(RunError, match="not a synthcmp run folder"):
         train(task, tiny_config(steps=5), run_dir=precious, force=True)
     assert (precious / "chapter1.tex").exists()
 
@@ -255,7 +263,7 @@ def test_a_run_folder_holds_the_documented_files_and_no_temporaries(tmp_path):
     folder = tmp_path / "run"
     names = {p.name for p in folder.iterdir()}
     assert names == {"config.json", "task.json", "metrics.jsonl", "checkpoints", "state.pt",
-                     "model.pt", "summary.json"}  # fmt: skip
+                     "model.pt", "summary.json", ".synthcmp-run", ".lock"}  # fmt: skip
     assert not list(folder.rglob("*.tmp"))
     summary = json.loads((folder / "summary.json").read_text())
     assert summary == json.loads(json.dumps(run.to_json()))
