@@ -15,15 +15,41 @@ from synthcmp.commands import compare, run, synth, tasks, train
 from synthcmp.ui import UserError
 from taskcore.errors import TaskError
 
+NoArgsIsHelp = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click ≥ 8.2: help, not an error
+
+
+def one_line(err: click.ClickException) -> UserError:
+    """Click's own usage errors (unknown option, missing argument, bad type) as one line."""
+    message = err.format_message()
+    ctx = getattr(err, "ctx", None)
+    if isinstance(err, click.UsageError) and ctx is not None:
+        message += f" (see '{ctx.command_path} --help')"
+    error = UserError(message)
+    error.exit_code = err.exit_code if not isinstance(err, click.UsageError) else 2
+    return error
+
 
 class _Group(click.Group):
-    """A group that turns a TaskError raised anywhere below it into a clean usage error."""
+    """A group whose every user mistake — a TaskError raised anywhere below it, or a click
+    usage error of the group or a command — is one ``Error: …`` line on stderr."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except (UserError, NoArgsIsHelp):
+            raise
+        except click.ClickException as err:
+            raise one_line(err) from None
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except TaskError as err:
             raise UserError(str(err)) from None
+        except (UserError, NoArgsIsHelp):
+            raise
+        except click.ClickException as err:
+            raise one_line(err) from None
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

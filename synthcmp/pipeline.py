@@ -18,11 +18,12 @@ The result is ``report.json`` in the run folder: ``task``, ``synth``, ``train`` 
 
 A network that grokked sits near the first rung; one that memorized has nothing shorter to
 offer than the last two. The report is rewritten after every stage, so an interrupted run
-keeps what it finished.
+keeps what it finished, and ``synthcmp run … --resume`` finishes it.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +37,8 @@ from taskcore.files import atomic_write_json
 from taskcore.table import Task
 
 REPORT = "report.json"
+# what the HTML writer puts in a page's head: a file holding one may be overwritten by --html
+HTML_MARKERS = ('<meta name="generator" content="synthcmp">', "<title>synthcmp · ")
 SYNTH = "synth.json"  # the name compare looks for (compare.SYNTH_FILE)
 PLOTS = {
     "training": "training.png",
@@ -85,16 +88,75 @@ def train_config(task: Task, options: RunOptions):
     return default_config(options.model, **changes)
 
 
+def resumed_config(run_dir: Path, options: RunOptions):
+    """The stored settings of the run in ``run_dir``; only ``steps`` and ``device`` may change."""
+    from neural.store import read_config
+
+    steps = {"steps": options.steps} if options.steps is not None else {}
+    return read_config(run_dir).replace(device=options.device, **steps)
+
+
+def is_our_report(path: Path) -> bool:
+    """Was the file at ``path`` written by synthcmp's HTML writer (so it may be overwritten)?"""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096).decode("utf-8", errors="replace")
+    except OSError:
+        return False
+    return any(marker in head for marker in HTML_MARKERS)
+
+
+def check_html_target(path: Path, force: bool) -> None:
+    """Before a run starts: can the HTML report be written to ``path`` without harm?
+
+    Its folder must exist; an existing file is overwritten only if it is a report synthcmp
+    wrote, or with ``force`` (never a link or a non-file, whatever ``force`` says)."""
+    folder = path.parent
+    if not folder.is_dir():
+        raise TaskError(f"cannot write the HTML report {path}: folder {folder} does not exist")
+    if os.path.lexists(path):
+        if path.is_symlink() or not path.is_file():
+            raise TaskError(
+                f"--html {path} exists and is not a regular file; refusing to replace it"
+            )
+        if not force and not is_our_report(path):
+            raise TaskError(
+                f"--html {path} exists and is not a report synthcmp wrote; "
+                "use --force to overwrite it"
+            )
+    if not os.access(folder, os.W_OK):
+        raise TaskError(f"cannot write the HTML report {path}: folder {folder} is not writable")
+
+
 def run_pipeline(
-    task: Task, run_dir: Path, options: RunOptions, hooks: Hooks | None = None
+    task: Task,
+    run_dir: Path,
+    options: RunOptions,
+    hooks: Hooks | None = None,
+    resume: bool = False,
+    force: bool = False,
 ) -> dict:
-    """Run every stage into ``run_dir`` (which must not exist yet) and return the report."""
-    from compare import compare_run
-    from neural import TrainingInterrupted, train
+    """Run every stage into ``run_dir`` and return the report.
+
+    ``run_dir`` must be new or empty (``force``: an old run folder, which is deleted first).
+    ``resume`` finishes an interrupted run there: training goes on from its resume point, then
+    compare and the plots run and the report is written whole. The folder is locked for the
+    whole pipeline; a run that stops before training saved anything leaves no folder behind.
+    """
+    from neural.store import open_run
+    from neural.train import check_device
+
+    check_device(options.device)  # before any folder is made
+    with open_run(run_dir, resume=resume, force=force):
+        return _stages(task, run_dir, options, hooks or Hooks(), resume)
+
+
+def _stages(task: Task, run_dir: Path, options: RunOptions, hooks: Hooks, resume: bool) -> dict:
+    from compare import compare_run, load_or_synthesize
+    from neural import TrainingInterrupted, load_run, train
     from synth import SynthConfig, synthesize
 
-    hooks = hooks or Hooks()
-    config = train_config(task, options)
+    config = resumed_config(run_dir, options) if resume else train_config(task, options)
     split = task.split(config.train_frac, config.seed)
     seconds: dict[str, float] = {}
     report: dict = {"run_dir": str(run_dir), "task": task_section(task, split), "seconds": seconds}
@@ -104,14 +166,17 @@ def run_pipeline(
 
     hooks.stage("synth")
     t0 = time.perf_counter()
-    synth_result = synthesize(task, split, SynthConfig(top_k=options.top), hooks.on_synth)
+    if resume and (run_dir / SYNTH).is_file():  # the programs found before the interruption
+        synth_result = load_or_synthesize(load_run(run_dir))
+    else:
+        synth_result = synthesize(task, split, SynthConfig(top_k=options.top), hooks.on_synth)
     seconds["synth"] = time.perf_counter() - t0
     report["synth"] = synth_result.to_json()
 
     hooks.stage("train")
     t0 = time.perf_counter()
     try:
-        run = train(task, config, on_step=hooks.on_step, run_dir=run_dir)
+        run = train(task, config, on_step=hooks.on_step, run_dir=run_dir, resume=resume)
     except TrainingInterrupted:
         atomic_write_json(run_dir / SYNTH, report["synth"])
         seconds["train"] = time.perf_counter() - t0

@@ -27,7 +27,8 @@ class UserError(click.ClickException):
     exit_code = 2
 
     def show(self, file=None) -> None:
-        click.echo(f"Error: {self.format_message()}", err=True)
+        lines = [line.strip() for line in self.format_message().splitlines() if line.strip()]
+        click.echo(f"Error: {' '.join(lines)}", err=True)
 
 
 def task_options(func):
@@ -86,6 +87,15 @@ def task_options(func):
         return func(task=task, seed=seed, **kwargs)
 
     return wrapper
+
+
+MAX_STEPS = 10**9
+
+
+def check_steps(steps: int | None) -> int | None:
+    if steps is not None and not 0 <= steps <= MAX_STEPS:
+        raise UserError(f"--steps must be in 0..{MAX_STEPS:,}, got {steps}")
+    return steps
 
 
 def check_frac(frac: float) -> float:

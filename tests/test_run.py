@@ -4,6 +4,7 @@ terminal report, interruption, and every user mistake as one clean line."""
 from __future__ import annotations
 
 import json
+import shlex
 
 import pytest
 from click.testing import CliRunner
@@ -116,12 +117,24 @@ def test_ctrl_c_while_training_keeps_the_partial_run(tmp_path, monkeypatch):
         return real_train(*args, on_step=step, **kwargs)
 
     monkeypatch.setattr(neural, "train", train_then_ctrl_c)
-    run_dir = tmp_path / "r"
-    result = invoke("run", "modadd", *QUICK, "--out", str(run_dir))
+    run_dir = tmp_path / "a-folder-with-a-long-name-so-that-the-command-is-wider-than-80" / "r"
+    result = invoke("run", "modadd", *QUICK, "--out", str(run_dir), "--no-plots")
     assert result.exit_code == 130, result.output
-    assert "Interrupted during train" in result.stderr and "--resume" in result.stderr
+    assert "Interrupted during train" in result.stderr and "None" not in result.stderr
     assert (run_dir / "synth.json").exists() and (run_dir / "state.pt").exists()
     assert "train" not in json.loads((run_dir / "report.json").read_text())
+
+    # the hint is one line (never wrapped) and a command that finishes the run
+    hint = next(line for line in result.stderr.splitlines() if line.startswith("synthcmp run"))
+    assert hint.endswith("--resume") and f"--out {run_dir}" in hint
+    monkeypatch.setattr(neural, "train", real_train)
+    finished = invoke(*shlex.split(hint)[1:], "--json")
+    assert finished.exit_code == 0, finished.output
+    report = json.loads(finished.stdout)
+    assert json.loads((run_dir / "report.json").read_text()) == report
+    assert {"synth", "train", "compare", "ladder"} <= set(report) and "plots" not in report
+    assert report["train"]["status"] in ("grokked", "finished")
+    assert report["synth"] == json.loads((run_dir / "synth.json").read_text())
 
 
 @pytest.mark.parametrize(
@@ -135,6 +148,8 @@ def test_ctrl_c_while_training_keeps_the_partial_run(tmp_path, monkeypatch):
         (["run", "modadd", "--frac", "1"], "(0, 1)"),
         (["run", "modadd", "--top", "0"], "--top"),
         (["run", "modadd", "--steps", "-5"], "--steps"),
+        (["run", "modadd", "--resume"], "--out"),
+        (["run", "modadd", "--bogus"], "--bogus"),
     ],
 )
 def test_bad_input_is_one_clean_line(args, message):
@@ -149,3 +164,6 @@ def test_existing_run_folder_is_not_overwritten(tmp_path):
     result = invoke("run", "modadd", "--p", "11", "--out", str(tmp_path))
     assert result.exit_code == 2 and "already exists" in result.stderr
     assert (tmp_path / "keep.txt").read_text() == "precious"
+    forced = invoke("run", "modadd", "--p", "11", "--out", str(tmp_path), "--force")
+    assert forced.exit_code == 2 and "not a synthcmp run folder" in forced.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]

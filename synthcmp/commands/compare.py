@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import click
 
 from synthcmp.ui import UserError, console, err_console, print_json
 from taskcore.errors import TaskError
+from taskcore.files import exclusive_lock
 
 
 @click.command()
@@ -26,9 +30,13 @@ def compare(run_dir: str, top: int, as_json: bool) -> None:
     """
     if top < 1:
         raise UserError(f"--top must be at least 1, got {top}")
+    synth_json = Path(run_dir) / "synth.json"
+    if os.path.lexists(synth_json) and not synth_json.is_file():  # a FIFO would hang the read
+        raise UserError(f"{synth_json} is not a regular file")
     from rich.progress import BarColumn, Progress, TextColumn
 
     from compare import compare_run  # torch is imported here, not at CLI start
+    from neural.store import load_run
 
     labels = {
         "synth": "synthesizing programs",
@@ -47,10 +55,14 @@ def compare(run_dir: str, top: int, as_json: bool) -> None:
                 tasks[p.stage] = bar.add_task(labels.get(p.stage, p.stage), total=p.total)
             bar.update(tasks[p.stage], completed=p.done, total=p.total)
 
-        try:
-            result = compare_run(run_dir, top_k=top, on_progress=on_progress)
+        try:  # compare may write synth.json: not while another process works in the folder
+            load_run(run_dir)  # a damaged or foreign folder is refused before it is touched
+            with exclusive_lock(run_dir, "run folder", required=False):
+                result = compare_run(run_dir, top_k=top, on_progress=on_progress)
         except TaskError as err:
             raise UserError(str(err)) from None
+        except MemoryError:
+            raise UserError("out of memory while comparing") from None
     document = result.to_json()
     if as_json:
         print_json(document)

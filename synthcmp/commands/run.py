@@ -7,8 +7,17 @@ from pathlib import Path
 
 import click
 
-from synthcmp.ui import UserError, console, err_console, print_json, task_header, task_options
+from synthcmp.ui import (
+    UserError,
+    check_steps,
+    console,
+    err_console,
+    print_json,
+    task_header,
+    task_options,
+)
 from taskcore.errors import TaskError
+from taskcore.files import describe_os_error
 from taskcore.table import Task
 
 STAGE_TITLES = {
@@ -66,9 +75,13 @@ class RunDisplay:
               help="Also write a self-contained HTML report to this file.")  # fmt: skip
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
 @click.option("--device", default="cpu", show_default=True, help="torch device for training.")
+@click.option("--resume", is_flag=True,
+              help="Finish an interrupted run in --out: training, then compare, plots and report.")  # fmt: skip
+@click.option("--force", is_flag=True,
+              help="Overwrite an existing run folder (one synthcmp made) and --html file.")  # fmt: skip
 @click.pass_context
 def run(ctx: click.Context, task: Task, seed: int, model, frac, steps, top, out, as_json,
-        html_path, no_plots, device) -> None:  # fmt: skip
+        html_path, no_plots, device, resume, force) -> None:  # fmt: skip
     """Run the synthesizer and the network on TASK's shared split, extract the network's
     circuit, match it to the shortest programs and write a report.
 
@@ -77,53 +90,87 @@ def run(ctx: click.Context, task: Task, seed: int, model, frac, steps, top, out,
       synthcmp run modadd --p 97            grok x + y and find its Fourier circuit
       synthcmp run lookup --p 97            random labels: memorization, in bits
       synthcmp run --expr "x*x + y" --p 31  your own task
+      synthcmp run modadd --p 97 --out runs/a --resume   finish an interrupted run
     """
-    from neural.store import RunError, read_metrics
-    from neural.train import TrainingDiverged, TrainingInterrupted
-    from synthcmp.commands.train import default_run_dir, resume_command
-    from synthcmp.pipeline import Hooks, RunOptions, run_pipeline, train_config
+    from neural.store import STATE, open_run, read_metrics
+    from neural.train import TrainingDiverged, check_device
+    from synthcmp.commands.train import (
+        default_run_dir,
+        print_resume_hint,
+        resume_command,
+        stored_config,
+    )
+    from synthcmp.pipeline import Hooks, RunOptions, check_html_target, run_pipeline, train_config
     from synthcmp.render.report import render_report, write_html
 
     if top < 1:
         raise UserError(f"--top must be at least 1, got {top}")
-    if steps is not None and steps < 0:
-        raise UserError(f"--steps must be ≥ 0, got {steps}")
-    if no_plots and html_path:
-        err_console.print("[dim]--no-plots: the HTML report will have no figures[/]")
+    check_steps(steps)
+    if resume and out is None:
+        raise UserError("--resume needs --out: the folder of the run to finish")
+    if resume and force:
+        raise UserError("--resume and --force contradict each other; pick one")
+    check_device(device)  # everything is checked before any folder is made
+    html = Path(html_path) if html_path else None
+    if html is not None:
+        check_html_target(html, force)
+        if no_plots:
+            err_console.print("[dim]--no-plots: the HTML report will have no figures[/]")
     run_dir = Path(out) if out is not None else default_run_dir(task, seed)
-    if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
-        raise UserError(f"run folder {run_dir} already exists; choose another --out")
     options = RunOptions(model=model, frac=frac, steps=steps, seed=seed, top=top,
                          plots=not no_plots, device=device)  # fmt: skip
-    config = train_config(task, options)
+    if resume:
+        given = {"model": (model, lambda c: c.model.kind), "frac": (frac, lambda c: c.train_frac)}
+        config = stored_config(ctx, run_dir, task, given)
+        config = config.replace(**({"steps": steps} if steps is not None else {}))
+    else:
+        if out is not None and not force and run_dir.is_dir() and any(run_dir.iterdir()):
+            raise UserError(
+                f"run folder {run_dir} already exists; use --force to overwrite it "
+                "or --resume to continue it"
+            )
+        config = train_config(task, options)
 
-    err_console.print(task_header(task))
     display = RunDisplay(config.steps)
     hooks = Hooks(on_stage=display.on_stage, on_synth=display.forward,
                   on_step=display.forward, on_compare=display.forward)  # fmt: skip
     try:
-        report = run_pipeline(task, run_dir, options, hooks)
-    except (KeyboardInterrupt, TrainingInterrupted):
+        with open_run(run_dir, resume=resume, force=force, unique=out is None) as run_dir:
+            err_console.print(task_header(task))
+            report = run_pipeline(task, run_dir, options, hooks, resume=resume, force=force)
+            metrics = read_metrics(run_dir)
+            if html is not None:
+                write_html(report, task, metrics, html, top)
+    except KeyboardInterrupt:  # Ctrl-C, and the trainer's TrainingInterrupted
         display.close()
-        where = f"the partial run is in {run_dir}" if run_dir.exists() else "nothing was written"
-        err_console.print(f"[yellow]Interrupted[/] during {display.stage}; {where}.")
-        if display.stage == "train" and run_dir.exists():
-            err_console.print(f"Continue training with: {resume_command(task, run_dir)}")
+        if display.stage is None:
+            err_console.print("[yellow]Interrupted[/] before the run started; nothing was written.")
+        elif (run_dir / STATE).exists():
+            err_console.print(
+                f"[yellow]Interrupted[/] during {display.stage}; the partial run is in {run_dir}."
+            )
+            again = ["--top", str(top)] if top != 5 else []
+            again += ["--no-plots"] if no_plots else []
+            again += ["--html", str(html)] if html is not None else []
+            again += ["--device", device] if device != "cpu" else []
+            print_resume_hint(resume_command(task, run_dir, "run", again))
+        else:
+            err_console.print(f"[yellow]Interrupted[/] during {display.stage}; nothing was kept.")
         ctx.exit(130)
     except TrainingDiverged as err:
-        display.close()
         raise click.ClickException(f"{err} (run folder: {run_dir})") from None
-    except (RunError, TaskError) as err:
-        display.close()
+    except TaskError as err:
         raise UserError(str(err)) from None
-    display.close()
+    except MemoryError:
+        raise UserError(f"out of memory during {display.stage}") from None
+    except OSError as err:  # a full disk or a vanished folder while drawing or writing
+        raise UserError(describe_os_error(err, err.filename or run_dir, "writing")) from None
+    finally:  # before any message: a live display would draw over it
+        display.close()
 
-    metrics = read_metrics(run_dir)
-    if html_path:
-        write_html(report, task, metrics, Path(html_path), top)
     if as_json:
         print_json(report)
         return
     render_report(report, console, task, metrics, top)
-    if html_path:
-        console.print(f"[dim]HTML report:[/] {html_path}")
+    if html is not None:
+        console.print(f"[dim]HTML report:[/] {html}")

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import click
 
 from synthcmp.ui import UserError, console, err_console, print_json, task_options
 from taskcore.table import DEFAULT_TRAIN_FRAC, Task
+
+MAX_BITS = 1000  # far past any search budget: 2^1000 programs
 
 
 @click.command()
@@ -59,9 +63,10 @@ def synth(
 
     if top < 1:
         raise UserError(f"--top must be at least 1, got {top}")
-    for name, value in (("--max-bits", max_bits), ("--timeout", timeout)):
-        if value is not None and not value > 0:
-            raise UserError(f"{name} must be positive, got {value}")
+    if max_bits is not None and not 0 < max_bits <= MAX_BITS:  # nan and inf fail too
+        raise UserError(f"--max-bits must be in (0, {MAX_BITS}], got {max_bits}")
+    if timeout is not None and not 0 < timeout < math.inf:
+        raise UserError(f"--timeout must be a positive number of seconds, got {timeout}")
     defaults = SynthConfig()
     config = SynthConfig(
         top_k=top,
@@ -70,8 +75,11 @@ def synth(
         seed=seed,
     )
     split = task.split(frac, seed)
-    with search_progress(err_console, enabled=not as_json) as on_progress:
-        result = synthesize(task, split, config, on_progress)
+    try:
+        with search_progress(err_console, enabled=not as_json) as on_progress:
+            result = synthesize(task, split, config, on_progress)
+    except MemoryError:  # the search stops itself at max_memory_mb; this is the machine's limit
+        raise UserError("out of memory during the search; try a smaller --max-bits") from None
     if as_json:
         print_json(result.to_json())
         return

@@ -13,25 +13,31 @@ from pathlib import Path
 
 import click
 
-from synthcmp.ui import UserError, console, err_console, print_json, task_header, task_options
+from synthcmp.ui import (
+    UserError,
+    check_steps,
+    console,
+    err_console,
+    print_json,
+    task_header,
+    task_options,
+)
 from taskcore.table import DEFAULT_TRAIN_FRAC, Task
 
 
 def default_run_dir(task: Task, seed: int, root: Path = Path("runs")) -> Path:
-    """A fresh folder such as ``runs/modadd-p97-s0-20260101-120000`` (never an existing one)."""
+    """The name of a fresh folder, such as ``runs/modadd-p97-s0-20260101-120000``.
+
+    Opened with ``open_run(..., unique=True)``, which claims it atomically and takes
+    ``…-2``, ``…-3`` if two runs start in the same second."""
     size = f"p{task.p}" if task.p is not None else f"n{task.n}"
-    base = root / f"{task.name}-{size}-s{seed}-{time.strftime('%Y%m%d-%H%M%S')}"
-    path, k = base, 1
-    while path.exists():
-        k += 1
-        path = base.with_name(f"{base.name}-{k}")
-    return path
+    return root / f"{task.name}-{size}-s{seed}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-def resume_command(task: Task, run_dir: Path) -> str:
+def resume_command(task: Task, run_dir: Path, command: str = "train", options=()) -> str:
     """The command line that continues this run (for the Ctrl-C message)."""
     spec = task.spec
-    args = ["synthcmp", "train"]
+    args = ["synthcmp", command]
     if spec is None or spec.name is not None:
         args.append(task.name)
     if spec is not None and spec.expr is not None:
@@ -44,8 +50,42 @@ def resume_command(task: Task, run_dir: Path) -> str:
         args += ["--noise", str(spec.noise)]
     if spec is not None and spec.seed:
         args += ["--seed", str(spec.seed)]
-    args += ["--out", str(run_dir), "--resume"]
+    args += [*options, "--out", str(run_dir), "--resume"]
     return shlex.join(args)
+
+
+def describe_config(config) -> str:
+    m = config.model
+    return (
+        f"{m.kind} d_model {m.d_model} d_mlp {m.d_mlp}"
+        + (f" heads {m.n_heads}" if m.kind == "transformer" else "")
+        + f" · lr {config.lr:g} wd {config.weight_decay:g}"
+        + (f" · grokfast λ {config.grokfast_lambda:g}" if config.grokfast_lambda else "")
+        + f" · {config.train_frac:.0%} train · {config.steps} steps max"
+    )
+
+
+def print_resume_hint(command: str) -> None:
+    """The command on a line of its own, never wrapped (a wrapped one cannot be pasted)."""
+    err_console.print("Continue with:")
+    err_console.print(command, soft_wrap=True, markup=False, highlight=False)
+
+
+def stored_config(ctx: click.Context, run_dir: Path, task: Task, given: dict):
+    """The settings of the run to resume, checked before anything starts: it has a readable
+    resume point, was trained on ``task``, and the ``given`` options (--model, --frac) agree."""
+    from neural import store
+
+    if not (run_dir / store.STATE).exists():
+        raise UserError(f"nothing to resume in {run_dir}: no {store.STATE} there")
+    stored = store.read_config(run_dir)
+    for name, (mine, theirs) in given.items():
+        from_command_line = ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
+        if from_command_line and mine != theirs(stored):
+            raise UserError(f"{run_dir} was trained with --{name} {theirs(stored)}, not {mine}")
+    store.check_resumable(run_dir, task, stored)
+    store.load_state(run_dir)
+    return stored
 
 
 @click.command()
@@ -95,20 +135,18 @@ def train(
       synthcmp train lookup --p 23                 memorizes; test stays at chance
       synthcmp train modadd --out runs/a --resume  continue an interrupted run
     """
-    import json
-
     from neural import store
-    from neural.config import TrainConfig, default_config
-    from neural.train import TrainingDiverged, TrainingInterrupted
+    from neural.config import default_config
+    from neural.train import TrainingDiverged, TrainingInterrupted, check_device
     from neural.train import train as train_network
     from synthcmp.render.train import TrainDisplay, summary_table
 
-    if steps is not None and steps < 0:
-        raise UserError(f"--steps must be ≥ 0, got {steps}")
+    check_steps(steps)
     if resume and out is None:
         raise UserError("--resume needs --out: the folder of the run to continue")
     if resume and force:
         raise UserError("--resume and --force contradict each other; pick one")
+    check_device(device)  # before any folder is made
     changes = {"train_frac": frac, "seed": seed, "device": device}
     if steps is not None:
         changes["steps"] = steps
@@ -116,44 +154,27 @@ def train(
     run_dir = Path(out) if out is not None else default_run_dir(task, seed)
 
     if resume:  # the stored settings win; only --steps and --device may change
-        config_path = run_dir / store.CONFIG
-        if not config_path.exists():
-            raise UserError(f"nothing to resume in {run_dir}: no {store.CONFIG} there")
-        stored = TrainConfig.from_json(json.loads(config_path.read_text()))
-        given = ctx.get_parameter_source
-        for name, mine, theirs in (
-            ("--model", model, stored.model.kind),
-            ("--frac", frac, stored.train_frac),
-        ):
-            if given(name.lstrip("-")) == click.core.ParameterSource.COMMANDLINE and mine != theirs:
-                raise UserError(f"{run_dir} was trained with {name} {theirs}, not {mine}")
+        given = {"model": (model, lambda c: c.model.kind), "frac": (frac, lambda c: c.train_frac)}
+        stored = stored_config(ctx, run_dir, task, given)
         config = stored.replace(device=device, **({"steps": steps} if steps is not None else {}))
 
-    if not as_json:
-        err_console.print(task_header(task))
-        m = config.model
-        err_console.print(
-            f"[dim]{m.kind} d_model {m.d_model} d_mlp {m.d_mlp}"
-            + (f" heads {m.n_heads}" if m.kind == "transformer" else "")
-            + f" · lr {config.lr:g} wd {config.weight_decay:g}"
-            + (f" · grokfast λ {config.grokfast_lambda:g}" if config.grokfast_lambda else "")
-            + f" · {config.train_frac:.0%} train · {config.steps} steps max · {run_dir}[/]"
-        )
     try:
-        with TrainDisplay(err_console, config.steps) as display:
-            result = train_network(
-                task, config, on_step=display.on_step, run_dir=run_dir, resume=resume, force=force
-            )
+        with store.open_run(run_dir, resume=resume, force=force, unique=out is None) as run_dir:
+            if not as_json:
+                err_console.print(task_header(task))
+                err_console.print(f"[dim]{describe_config(config)} · {run_dir}[/]")
+            with TrainDisplay(err_console, config.steps) as display:
+                result = train_network(
+                    task, config, on_step=display.on_step, run_dir=run_dir, resume=resume
+                )
     except TrainingInterrupted as stop:
         err_console.print(
-            f"[yellow]Interrupted[/] at step {stop.step}; the run is saved in {run_dir}.\n"
-            f"Continue with: {resume_command(task, run_dir)}"
+            f"[yellow]Interrupted[/] at step {stop.step}; the run is saved in {run_dir}."
         )
+        print_resume_hint(resume_command(task, run_dir))
         ctx.exit(130)
     except TrainingDiverged as err:
         raise click.ClickException(str(err)) from None
-    except store.RunError as err:
-        raise UserError(str(err)) from None
 
     summary = result.to_json()
     if as_json:

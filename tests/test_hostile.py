@@ -1,0 +1,549 @@
+"""A hostile user at the command line: every mistake is one ``Error: …`` line, never a traceback
+or lost data.
+
+Each case goes through the real CLI (click's runner, in this process; one test uses a second
+real process) in a scratch folder that holds a canary folder, a run folder and a foreign
+folder. The properties, for every case: exit code 2; exactly one line on stderr that starts
+with ``Error: `` (and, when the mistake is caught before anything starts, nothing else on
+stderr); no traceback; and no file anywhere changed, made or deleted (lock files aside),
+so nothing half-made is left either.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import shlex
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from neural import default_config, store, train
+from synthcmp.cli import main
+from synthcmp.pipeline import check_html_target
+from taskcore.errors import TaskError
+from taskcore.table import get_task
+
+TRAIN = ["--p", "7", "--steps", "6", "--frac", "0.5"]
+TINY = dict(steps=20, train_frac=0.5, d_model=16, d_mlp=32, threads=1, log_every=5, checkpoints=4)
+
+
+def invoke(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def snapshot(root: Path) -> dict[str, tuple]:
+    """Every entry under ``root`` (links not followed, lock files left out): type, mode, bytes."""
+    seen = {}
+    for folder, dirs, files in os.walk(root):
+        for name in dirs + files:
+            path = Path(folder) / name
+            if name == store.LOCK_FILE:
+                continue
+            info = path.lstat()
+            if stat.S_ISREG(info.st_mode):
+                content = hashlib.sha256(path.read_bytes()).hexdigest()
+            elif stat.S_ISLNK(info.st_mode):
+                content = os.readlink(path)
+            else:
+                content = None
+            seen[str(path.relative_to(root))] = (stat.S_IFMT(info.st_mode), info.st_mode, content)
+    return seen
+
+
+def assert_one_error_line(result, *words, alone: bool = True) -> str:
+    assert result.exit_code == 2, (result.exit_code, result.output, result.exception)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.output
+    lines = result.stderr.strip().splitlines()
+    errors = [line for line in lines if line.startswith("Error: ")]
+    assert len(errors) == 1, result.stderr
+    if alone:
+        assert lines == errors, result.stderr
+    for word in words:
+        assert word in errors[0], (word, errors[0])
+    return errors[0]
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory) -> Path:
+    """A tiny finished run (p = 7, 20 steps, 4 checkpoints), copied by the tests that damage it."""
+    run_dir = tmp_path_factory.mktemp("base") / "run"
+    train(get_task("modadd", p=7), default_config(**TINY), run_dir=run_dir)
+    return run_dir
+
+
+@pytest.fixture
+def place(tmp_path, monkeypatch, finished_run) -> Path:
+    """A scratch working folder: a canary folder, a finished run, a folder that is not a run."""
+    monkeypatch.chdir(tmp_path)
+    canary = tmp_path / "canary"
+    canary.mkdir()
+    (canary / "notes.txt").write_text("precious")
+    (canary / "data.csv").write_text("x,y,out\n0,0,0\n")
+    shutil.copytree(finished_run, tmp_path / "run", symlinks=True)
+    foreign = tmp_path / "thesis"
+    foreign.mkdir()
+    (foreign / "chapter1.tex").write_text("...")
+    (foreign / "config.json").write_text("{}")  # looks like a run folder; is not one
+    (foreign / "state.pt").write_bytes(b"")
+    return tmp_path
+
+
+@pytest.fixture
+def alarm():
+    """Fail (instead of hanging for ever) if a case blocks, e.g. on a FIFO."""
+
+    def timeout(signum, frame):
+        raise TimeoutError("the command hung")
+
+    previous = signal.signal(signal.SIGALRM, timeout)
+    signal.alarm(120)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+def write(name: str, data: bytes):
+    def make(tmp: Path) -> str:
+        (tmp / name).write_bytes(data)
+        return name
+
+    return make
+
+
+def fifo(tmp: Path) -> str:
+    os.mkfifo(tmp / "pipe.csv")
+    return "pipe.csv"
+
+
+def sparse(tmp: Path) -> str:
+    with open(tmp / "huge.csv", "wb") as f:
+        f.truncate(200 * 2**20)
+    return "huge.csv"
+
+
+def symlink_to(target: str, name: str):
+    def make(tmp: Path) -> str:
+        (tmp / name).symlink_to(tmp / target)
+        return name
+
+    return make
+
+
+def is_a_run(tmp: Path) -> str:
+    return "run"
+
+
+TABLES = {
+    "not-utf8": (write("latin1.csv", b"x,y,out\n0,0,\xe9\n"), "UTF-8"),
+    "nul-bytes": (write("nul.csv", b"0,1\x00\n1,0\n"), "NUL"),
+    "empty": (write("empty.csv", b""), "empty"),
+    "cell-beyond-int64": (write("big.csv", b"x,y,out\n0,0,99999999999999999999999\n"), "range"),
+    "coordinate-1024": (write("wide.csv", b"x,y,out\n0,0,0\n1024,0,1\n"), "range"),
+    "coordinate-1e15": (write("far.csv", b"x,y,out\n0,0,0\n1000000000000000,0,1\n"), "range"),
+    "negative-coordinate": (write("neg.csv", b"x,y,out\n-1,0,0\n"), "non-negative"),
+    "float-cell": (write("float.csv", b"0,1\n1,0.5\n"), "non-integer"),
+    "ragged": (write("ragged.csv", b"0,1\n1\n"), "lengths"),
+    "not-csv": (write("quote.csv", b'0,"1\n'), "table"),
+    "dev-zero": (lambda tmp: "/dev/zero", "not a regular file"),
+    "dev-urandom": (lambda tmp: "/dev/urandom", "not a regular file"),
+    "fifo": (fifo, "not a regular file"),
+    "too-large": (sparse, "limit"),
+    "missing": (lambda tmp: "nowhere.csv", "nowhere.csv"),
+    "a-folder": (lambda tmp: "canary", "canary"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(TABLES))
+def test_a_hostile_table_is_one_line(place, alarm, case):
+    make, words = TABLES[case]
+    path = make(place)
+    before = snapshot(place)
+    assert_one_error_line(invoke("synth", "--table", path, "--timeout", "5"), words)
+    assert snapshot(place) == before
+
+
+def test_a_table_with_a_byte_order_mark_is_read(place):
+    (place / "bom.csv").write_bytes(b"\xef\xbb\xbfx,y,out\n0,0,0\n0,1,1\n1,0,1\n1,1,0\n")
+    result = invoke("synth", "--table", "bom.csv", "--json", "--timeout", "5")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["n"] == 2
+
+
+# (command line, words the error must contain); {run} is a finished run, {thesis} a folder
+# that looks like one but is not, {canary} a folder of precious files, {file} a regular file.
+CASES = {
+    "seed-negative": ("synth modadd --p 7 --seed -1", "seed"),
+    "seed-huge": ("train modadd --p 7 --seed 4294967296", "seed"),
+    "run-seed-negative": ("run modadd --p 7 --seed -5", "seed"),
+    "max-bits-inf": ("synth modadd --p 7 --max-bits inf", "--max-bits"),
+    "max-bits-nan": ("synth modadd --p 7 --max-bits nan", "--max-bits"),
+    "max-bits-1e308": ("synth modadd --p 7 --max-bits 1e308", "--max-bits"),
+    "max-bits-zero": ("synth modadd --p 7 --max-bits 0", "--max-bits"),
+    "timeout-inf": ("synth modadd --p 7 --timeout inf", "--timeout"),
+    "timeout-nan": ("synth modadd --p 7 --timeout nan", "--timeout"),
+    "odd-outside-ite": ("synth --expr odd(x) --p 7", "odd"),
+    "expr-and-name": ("synth modadd --expr x+y --p 7", "exactly one"),
+    "p-huge": ("synth modadd --p 99999999999999999999", "range"),
+    "noise-nan": ("synth modadd --p 7 --noise nan", "noise"),
+    "frac-nan": ("train modadd --p 7 --frac nan", "--frac"),
+    "steps-negative": ("train modadd --p 7 --steps -1", "--steps"),
+    "steps-huge": ("train modadd --p 7 --steps 99999999999999999999999", "--steps"),
+    "run-steps-huge": ("run modadd --p 7 --steps 10000000000", "--steps"),
+    "top-zero": ("compare {run} --top 0", "--top"),
+    "device-unknown": ("train modadd --p 7 --steps 2 --device foo", "foo"),
+    "device-meta": ("train modadd --p 7 --steps 2 --device meta", "meta"),
+    "run-device-unknown": ("run modadd --p 7 --steps 2 --device foo", "foo"),
+    "out-under-a-file": ("train modadd --p 7 --steps 2 --out {file}/run", "cannot create"),
+    "out-in-proc": ("train modadd --p 7 --steps 2 --out /proc/synthcmp-run", "cannot create"),
+    "run-out-under-a-file": ("run modadd --p 7 --steps 2 --out {file}/run", "cannot create"),
+    "out-is-a-file": ("train modadd --p 7 --steps 2 --out {file}", "file"),
+    "html-missing-folder": ("run modadd --p 7 --steps 2 --html nowhere/r.html", "does not exist"),
+    "html-foreign-file": ("run modadd --p 7 --steps 2 --html {canary}/notes.txt", "--force"),
+    "html-a-link": ("run modadd --p 7 --steps 2 --html {link} --force", "regular file"),
+    "run-exists": ("run modadd --p 7 --steps 2 --out {run}", "--force"),
+    "train-exists": ("train modadd --p 7 --steps 2 --out {run}", "--force"),
+    "force-foreign": ("train modadd --p 7 --steps 2 --out {thesis} --force", "not a synthcmp run"),
+    "force-canary": ("train modadd --p 7 --steps 2 --out {canary} --force", "not a synthcmp run"),
+    "force-here": ("train modadd --p 7 --steps 2 --out . --force", "not a synthcmp run"),
+    "run-force-foreign": (
+        "run modadd --p 7 --steps 2 --out {thesis} --force",
+        "not a synthcmp run",
+    ),
+    "force-through-link": ("train modadd --p 7 --steps 2 --out {runlink} --force", "link"),
+    "resume-nothing": ("train modadd --p 7 --out {canary} --resume", "nothing to resume"),
+    "run-resume-nothing": ("run modadd --p 7 --out {canary} --resume", "nothing to resume"),
+    "run-resume-foreign": ("run modadd --p 7 --out {thesis} --resume", "task.json"),
+    "resume-without-out": ("run modadd --p 7 --resume", "--out"),
+    "resume-and-force": ("train modadd --p 7 --out {run} --resume --force", "contradict"),
+    "resume-other-task": ("train modsub --p 7 --out {run} --resume", "different task"),
+    "resume-other-model": ("run modadd --p 7 --out {run} --resume --model mlp", "--model"),
+    "compare-not-a-run": ("compare {canary}", "not a run folder"),
+    "compare-foreign": ("compare {thesis}", "task.json"),
+    "unknown-option": ("train modadd --bogus", "--bogus"),
+    "missing-argument": ("compare", "RUN_DIR"),
+    "bad-type": ("train modadd --p seven", "--p"),
+    "bad-choice": ("train modadd --model rnn", "--model"),
+    "option-without-value": ("synth modadd --frac", "--frac"),
+    "no-such-command": ("trian modadd", "trian"),
+    "no-such-run-dir": ("compare nowhere", "nowhere"),
+}
+
+
+def fill(line: str, tmp: Path) -> list[str]:
+    (tmp / "file.txt").write_text("a file")
+    if not (tmp / "runlink").exists():
+        (tmp / "runlink").symlink_to(tmp / "run")
+        (tmp / "link.html").symlink_to(tmp / "canary" / "notes.txt")
+    names = {"run": "run", "thesis": "thesis", "canary": "canary", "file": "file.txt",
+             "runlink": "runlink", "link": "link.html"}  # fmt: skip
+    return [part.format(**names) for part in shlex.split(line)]
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_a_hostile_command_line_is_one_line_and_changes_nothing(place, alarm, case):
+    line, words = CASES[case]
+    args = fill(line, place)
+    before = snapshot(place)
+    assert_one_error_line(invoke(*args), words)
+    assert snapshot(place) == before
+
+
+# ---------------------------------------------------------------------------------------
+# a damaged run folder: every file of it empty, cut in half, garbage or missing
+
+
+def damage(path: Path, how: str) -> None:
+    if how == "missing":
+        path.unlink()
+    elif how == "empty":
+        path.write_bytes(b"")
+    elif how == "truncated":
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    elif how == "garbage":
+        path.write_bytes(bytes(range(256)) * 3)
+    elif how == "fifo":
+        path.unlink()
+        os.mkfifo(path)
+    elif how == "wrong-json":
+        path.write_text('{"steps": "many", "n": [], "model": 3, "step": "x"}\n')
+
+
+RUN_FILES = ["config.json", "task.json", "metrics.jsonl", "summary.json", "model.pt",
+             "checkpoints/step_000010.pt", "state.pt"]  # fmt: skip
+DAMAGE = ["empty", "truncated", "garbage", "missing", "fifo", "wrong-json"]
+COMMANDS = {
+    "compare": ["compare", "run", "--json", "--top", "2"],
+    "train-resume": ["train", "modadd", "--p", "7", "--out", "run", "--resume", "--json"],
+    "run-resume": ["run", "modadd", "--p", "7", "--out", "run", "--resume", "--json", "--no-plots"],
+}
+# what each command needs: damage to these files must be an error that names the file
+NEEDS = {
+    "compare": {
+        "config.json",
+        "task.json",
+        "metrics.jsonl",
+        "summary.json",
+        "model.pt",
+        "checkpoints/step_000010.pt",
+    },  # fmt: skip
+    "train-resume": {"config.json", "task.json", "state.pt"},
+    "run-resume": {"config.json", "task.json", "state.pt"},
+}
+FORGIVEN = {  # a missing file that is legitimately absent (or rebuilt) is no error
+    ("metrics.jsonl", "missing"), ("metrics.jsonl", "empty"), ("summary.json", "missing"),
+    ("model.pt", "missing"), ("checkpoints/step_000010.pt", "missing"),
+    ("summary.json", "wrong-json"),  # any object will do: compare does not read it
+}  # fmt: skip
+
+
+def damaged_cases():
+    for command, needs in NEEDS.items():
+        for name in RUN_FILES:
+            for how in DAMAGE:
+                if command != "compare" and name not in needs:
+                    continue  # rebuilt by the resumed run; the compare cases read them
+                yield pytest.param(command, name, how, id=f"{command}-{name}-{how}")
+
+
+@pytest.mark.parametrize("command, name, how", list(damaged_cases()))
+def test_a_damaged_run_folder_is_one_line_naming_the_file(place, alarm, command, name, how):
+    damage(place / "run" / name, how)
+    before = snapshot(place)
+    result = invoke(*COMMANDS[command])
+    if name in NEEDS[command] and (name, how) not in FORGIVEN:
+        error = assert_one_error_line(result)
+        assert Path(name).name in error or "nothing to resume" in error, error
+        outside = {k: v for k, v in before.items() if not k.startswith("run/")}
+        assert {k: v for k, v in snapshot(place).items() if not k.startswith("run/")} == outside
+    else:  # not needed, or rebuilt
+        assert result.exit_code == 0, result.output
+
+
+def test_weights_of_another_network_are_one_line(place):
+    other = default_config(**{**TINY, "d_model": 8})
+    train(get_task("modadd", p=7), other, run_dir=place / "other")
+    shutil.copy(place / "other" / "model.pt", place / "run" / "model.pt")
+    assert_one_error_line(invoke("compare", "run"), "model.pt", "this run's network")
+    shutil.copy(place / "other" / "state.pt", place / "run" / "state.pt")
+    assert_one_error_line(invoke(*COMMANDS["train-resume"]), "state.pt")
+    torch.save([1, 2, 3], place / "run" / "state.pt")
+    assert_one_error_line(invoke(*COMMANDS["train-resume"]), "state.pt")
+    torch.save({"model": {}}, place / "run" / "state.pt")
+    assert_one_error_line(invoke(*COMMANDS["train-resume"]), "state.pt", "resume point")
+
+
+# ---------------------------------------------------------------------------------------
+# locks: one process per run folder
+
+
+def hold_lock(folder: Path):
+    """Lock ``folder`` the way another process would (an flock on its own open file)."""
+    fd = os.open(folder / store.LOCK_FILE, os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return fd
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["train", "modadd", "--p", "7", "--out", "run", "--resume"],
+        ["train", "modadd", "--p", "7", "--steps", "2", "--out", "run", "--force"],
+        ["run", "modadd", "--p", "7", "--out", "run", "--resume"],
+        ["run", "modadd", "--p", "7", "--steps", "2", "--out", "run", "--force"],
+        ["compare", "run"],
+    ],
+    ids=["train-resume", "train-force", "run-resume", "run-force", "compare"],
+)
+def test_a_run_folder_in_use_is_refused(place, args):
+    fd = hold_lock(place / "run")
+    try:
+        before = snapshot(place)
+        assert_one_error_line(invoke(*args), "in use")
+        assert snapshot(place) == before
+    finally:
+        os.close(fd)
+
+
+def test_two_processes_never_share_a_run_folder(tmp_path):
+    """A real second process: while one trains in a folder, nobody else may use it."""
+    out = tmp_path / "run"
+    exe = os.path.join(os.path.dirname(sys.executable), "synthcmp")
+    args = [exe, "train", "lookup", "--p", "11", "--steps", "1000000", "--out", str(out)]
+    first = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 60
+        while not (out / "state.pt").exists() and time.time() < deadline:
+            time.sleep(0.05)
+        assert (out / "state.pt").exists()
+        assert_one_error_line(invoke(*args[1:], "--force"), "in use")
+        assert_one_error_line(
+            invoke("train", "lookup", "--p", "11", "--out", out, "--resume"), "in use"
+        )
+        assert_one_error_line(invoke("compare", out), "in use")
+    finally:
+        first.send_signal(signal.SIGINT)
+        first.communicate(timeout=60)
+    assert first.returncode == 130
+    assert (
+        invoke("train", "lookup", "--p", "11", "--steps", "1", "--out", out, "--force").exit_code
+        == 0
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# --force deletes only what synthcmp made, and never through a link
+
+
+def test_force_replaces_a_run_but_never_follows_its_links(place):
+    run = place / "run"
+    (run / "linked-folder").symlink_to(place / "canary", target_is_directory=True)
+    (run / "checkpoints" / "linked-file.pt").symlink_to(place / "canary" / "notes.txt")
+    before = snapshot(place / "canary")
+    result = invoke("train", "modadd", *TRAIN, "--out", "run", "--force", "--json")
+    assert result.exit_code == 0, result.output
+    assert snapshot(place / "canary") == before
+    assert not (run / "linked-folder").exists() and store.is_run_folder(run)
+
+
+def test_a_marker_must_be_a_file_not_a_link_to_one(place):
+    (place / "thesis" / store.MARKER).symlink_to(place / "run" / store.MARKER)
+    before = snapshot(place)
+    args = ["train", "modadd", *TRAIN, "--out", "thesis", "--force"]
+    assert_one_error_line(invoke(*args), "not a synthcmp run")
+    assert snapshot(place) == before
+
+
+# ---------------------------------------------------------------------------------------
+# the disk, the memory and Ctrl-C
+
+
+def full_disk_for(monkeypatch, part: str):
+    real = os.replace
+
+    def replace(src, dst, *args, **kwargs):
+        if part in str(dst):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", replace)
+
+
+@pytest.mark.parametrize("part", ["config.json", "step_000000.pt", "state.pt"])
+def test_a_full_disk_is_one_line_and_leaves_no_half_run(place, monkeypatch, part):
+    full_disk_for(monkeypatch, part)
+    before = snapshot(place)
+    result = invoke("train", "modadd", *TRAIN, "--out", "new")
+    assert_one_error_line(result, "no space left", alone=False)
+    assert snapshot(place) == before and not (place / "new").exists()
+
+
+def test_a_full_disk_during_run_is_one_line(place, monkeypatch):
+    full_disk_for(monkeypatch, "step_000000.pt")
+    before = snapshot(place)
+    assert_one_error_line(invoke("run", "modadd", *TRAIN, "--out", "new"), "no space", alone=False)
+    assert snapshot(place) == before
+
+
+def test_synth_out_of_memory_stops_cleanly(place, monkeypatch):
+    """Out of memory inside the search: it stops with ``stopped: memory`` (or, if the search
+    cannot, as one line); never a traceback."""
+    from synth import search
+
+    def no_memory(self, level):
+        raise MemoryError
+
+    monkeypatch.setattr(search.Search, "_level", no_memory)
+    result = invoke("synth", "modadd", "--p", "7", "--json")
+    if result.exit_code == 0:
+        assert json.loads(result.stdout)["stats"]["stopped"] == "memory"
+    else:
+        assert_one_error_line(result, "memory")
+
+
+def test_run_interrupted_before_anything_started_says_so(place, monkeypatch):
+    import synthcmp.pipeline
+
+    def ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(synthcmp.pipeline, "run_pipeline", ctrl_c)
+    before = snapshot(place)
+    result = invoke("run", "modadd", "--p", "7", "--out", "new")
+    assert result.exit_code == 130
+    assert "before the run started" in result.stderr and "None" not in result.stderr
+    assert snapshot(place) == before
+
+
+def test_run_interrupted_while_searching_keeps_nothing(place, monkeypatch):
+    import synth
+
+    def ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(synth, "synthesize", ctrl_c)
+    before = snapshot(place)
+    result = invoke("run", "modadd", "--p", "7")  # a default folder under runs/
+    assert result.exit_code == 130
+    assert "during synth" in result.stderr and "nothing was kept" in result.stderr
+    assert "--resume" not in result.stderr
+    assert snapshot(place) == before
+
+
+# ---------------------------------------------------------------------------------------
+# files as a user expects them
+
+
+def test_run_files_follow_the_umask(place):
+    old = os.umask(0o022)
+    try:
+        assert invoke("train", "modadd", *TRAIN, "--out", "new").exit_code == 0
+    finally:
+        os.umask(old)
+    for name in ("config.json", "task.json", "metrics.jsonl", "state.pt", "model.pt"):
+        assert stat.S_IMODE((place / "new" / name).stat().st_mode) == 0o644, name
+
+
+def test_default_run_folders_started_in_the_same_second_differ(place, monkeypatch):
+    monkeypatch.setattr(time, "strftime", lambda fmt, *args: "20260101-120000")
+    folders = []
+    for _ in range(3):
+        result = invoke("train", "modadd", *TRAIN, "--json")
+        assert result.exit_code == 0, result.output
+        folders.append(json.loads(result.stdout)["run_dir"])
+    assert len(set(folders)) == 3
+    assert [Path(f).name for f in folders] == [
+        "modadd-p7-s0-20260101-120000",
+        "modadd-p7-s0-20260101-120000-2",
+        "modadd-p7-s0-20260101-120000-3",
+    ]
+
+
+def test_html_overwrites_only_a_report_synthcmp_wrote(tmp_path):
+    ours = tmp_path / "ours.html"
+    ours.write_text('<!DOCTYPE html>\n<html><head><meta name="generator" content="synthcmp">')
+    check_html_target(ours, force=False)
+    theirs = tmp_path / "theirs.html"
+    theirs.write_text("<html>my own page</html>")
+    with pytest.raises(TaskError, match="--force"):
+        check_html_target(theirs, force=False)
+    check_html_target(theirs, force=True)
+    link = tmp_path / "link.html"
+    link.symlink_to(ours)
+    with pytest.raises(TaskError, match="regular file"):
+        check_html_target(link, force=True)
+    with pytest.raises(TaskError, match="does not exist"):
+        check_html_target(tmp_path / "no" / "r.html", force=True)
+    check_html_target(tmp_path / "new.html", force=False)
