@@ -36,11 +36,12 @@ DPI = 110
 MIN_WIDTH = 8.0  # inches: no figure is narrower than its title needs
 
 
-def _figure(cols: int, width: float, height: float):
+def _figure(cols: int, width: float, height: float, layout: str = "constrained"):
     """A figure of ``cols`` panels side by side, laid out by matplotlib's constrained layout
-    (titles, labels and outside legends get the room they need)."""
-    fig, axes = plt.subplots(1, cols, figsize=(max(width, MIN_WIDTH), height), layout="constrained")
-    return fig, axes
+    (titles, labels and outside legends get the room they need; "compressed" for square
+    panels, which it packs without gaps)."""
+    size = (max(width, MIN_WIDTH), height)
+    return plt.subplots(1, cols, figsize=size, layout=layout)
 
 
 def _wrap(text: str, width_in: float, fontsize: float) -> str:
@@ -74,7 +75,7 @@ def _legend_below(fig, axes) -> None:
             seen.setdefault(label, handle)
     if seen:
         fig.legend(seen.values(), seen.keys(), loc="outside lower center",
-                   ncol=min(len(seen), 4), fontsize=9, frameon=False)  # fmt: skip
+                   ncol=len(seen) if len(seen) <= 5 else 4, fontsize=9, frameon=False)  # fmt: skip
 
 
 def plot_training(
@@ -157,7 +158,7 @@ def plot_circles(coords: dict[int, np.ndarray], labels: np.ndarray, path: Path, 
     cols = min(len(freqs), 4)
     rows = -(-len(freqs) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(max(3.3 * cols, MIN_WIDTH), 3.4 * rows),
-                             squeeze=False, layout="constrained")  # fmt: skip
+                             squeeze=False, layout="compressed")  # fmt: skip
     for ax in axes.ravel():
         ax.axis("off")
     for ax, k in zip(axes.ravel(), freqs, strict=False):
@@ -210,7 +211,7 @@ def plot_predictions(predicted: np.ndarray, program: np.ndarray, domain: np.ndar
     """Network argmax, the program's table, and where they differ, over the (x, y) grid."""
     mask = ~domain
     differ = (predicted != program) & domain
-    fig, axes = _figure(3, 12, 5.6)  # tall enough for square panels under two-line titles
+    fig, axes = _figure(3, 12, 5.2, layout="compressed")
     cmap = plt.get_cmap("twilight").with_extremes(bad="#d9d9d9")  # outside the domain: grey
     for ax, grid, name in ((axes[0], predicted, "network argmax"),
                            (axes[1], program, f"program: {program_text}")):  # fmt: skip

@@ -25,7 +25,7 @@ body { max-width: 1100px; margin: 2em auto; padding: 0 1em; font-family: system-
        color: #222; line-height: 1.45; }
 h1 { font-size: 1.5em; } h2 { font-size: 1.25em; margin-top: 2em; }
 pre.terminal { font-family: Menlo, 'DejaVu Sans Mono', Consolas, monospace; font-size: 13px;
-               line-height: 1.25; background: #fff; padding: 1em; overflow-x: auto;
+               line-height: 1.15; background: #fff; padding: 1em; overflow-x: auto;
                border: 1px solid #ddd; border-radius: 4px; }
 figure { margin: 2em 0; } img { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { color: #444; font-size: 95%; max-width: 75ch; margin-top: .5em; }
