@@ -121,6 +121,15 @@ def load_weights(path: str | Path, device: str = "cpu") -> dict:
     return obj
 
 
+def build(config: TrainConfig, n: int, run_dir: Path | None = None) -> nn.Module:
+    """The network ``config`` describes, for ``n`` symbols (a RunError if it cannot be built)."""
+    try:
+        return build_model(config.model, n)
+    except (RuntimeError, MemoryError):  # sizes beyond this machine's memory
+        where = f" of {run_dir / CONFIG}" if run_dir is not None else ""
+        raise RunError(f"the network{where} is too large to build on this machine") from None
+
+
 def load_into(model: nn.Module, weights: dict, path: Path) -> nn.Module:
     """``model.load_state_dict(weights)``, or a RunError naming the file the weights came from."""
     try:
@@ -374,7 +383,7 @@ class LoadedRun:
                     f"(there are {len(self.checkpoint_steps)}, from {self.checkpoint_steps[:1]} to {self.checkpoint_steps[-1:]})"
                 )
             path = checkpoint_path(self.run_dir, step)
-        model = load_into(build_model(self.config.model, self.task.n), load_weights(path), path)
+        model = load_into(build(self.config, self.task.n, self.run_dir), load_weights(path), path)
         return model.to(torch.float32 if self.config.dtype == "float32" else torch.float64).eval()
 
 

@@ -48,7 +48,6 @@ from torch import Tensor, nn
 
 from neural import store
 from neural.config import DEFAULTS, REFERENCE, TrainConfig, default_config
-from neural.models import build_model
 from taskcore import events
 from taskcore.table import Task
 
@@ -252,7 +251,7 @@ def _train(task, config, on_step, run_dir, resume, interrupted) -> Run:
 
     with torch.random.fork_rng(devices=[]):  # seed the init without touching the caller's RNG
         torch.manual_seed(config.seed)
-        model = build_model(config.model, task.n)
+        model = store.build(config, task.n, run_dir)
     model = model.to(device=device, dtype=dtype)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(

@@ -200,8 +200,10 @@ def _claim(folder: Path, unique: bool, error: type[TaskError]) -> tuple[Path, Pa
     made by an exclusive ``mkdir``, so two runs started in the same second get two folders.
     """
     top = next((a for a in reversed([folder, *folder.parents]) if not os.path.lexists(a)), None)
-    names = [folder] + [folder.with_name(f"{folder.name}-{k}") for k in range(2, 1000)]
-    for path in names if unique else names[:1]:
+    if unique and not folder.name:
+        raise error(f"{folder} cannot be given a fresh name")
+    names = [folder] + [folder.with_name(f"{folder.name}-{k}") for k in range(2, 1000 * unique)]
+    for path in names:
         if not unique and os.path.lexists(path):
             if not path.is_dir():
                 kind = "a broken symbolic link" if path.is_symlink() else "not a folder"

@@ -209,6 +209,8 @@ CASES = {
     "out-under-a-file": ("train modadd --p 7 --steps 2 --out {file}/run", "cannot create"),
     "out-in-proc": ("train modadd --p 7 --steps 2 --out /proc/synthcmp-run", "cannot create"),
     "run-out-under-a-file": ("run modadd --p 7 --steps 2 --out {file}/run", "cannot create"),
+    "out-empty": ("train modadd --p 7 --steps 2 --out '' --force", "not a synthcmp run"),
+    "html-empty": ("run modadd --p 7 --steps 2 --html ''", "not a regular file"),
     "out-is-a-file": ("train modadd --p 7 --steps 2 --out {file}", "file"),
     "html-missing-folder": ("run modadd --p 7 --steps 2 --html nowhere/r.html", "does not exist"),
     "html-foreign-file": ("run modadd --p 7 --steps 2 --html {canary}/notes.txt", "--force"),
@@ -330,6 +332,14 @@ def test_a_damaged_run_folder_is_one_line_naming_the_file(place, alarm, command,
         assert {k: v for k, v in snapshot(place).items() if not k.startswith("run/")} == outside
     else:  # not needed, or rebuilt
         assert result.exit_code == 0, result.output
+
+
+def test_a_network_too_large_for_the_machine_is_one_line(place):
+    config = json.loads((place / "run" / "config.json").read_text())
+    config["model"]["d_model"] = 10**7  # 4·10¹⁴ bytes of weights
+    (place / "run" / "config.json").write_text(json.dumps(config))
+    assert_one_error_line(invoke("compare", "run"), "too large", "config.json")
+    assert_one_error_line(invoke(*COMMANDS["train-resume"]), "too large", "config.json")
 
 
 def test_weights_of_another_network_are_one_line(place):

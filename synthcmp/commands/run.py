@@ -111,7 +111,7 @@ def run(ctx: click.Context, task: Task, seed: int, model, frac, steps, top, out,
     if resume and force:
         raise UserError("--resume and --force contradict each other; pick one")
     check_device(device)  # everything is checked before any folder is made
-    html = Path(html_path) if html_path else None
+    html = Path(html_path) if html_path is not None else None
     if html is not None:
         check_html_target(html, force)
         if no_plots:
