@@ -24,7 +24,8 @@ from taskcore.files import read_text_capped
 from taskcore.table import P_MAX, Task
 
 MAX_TABLE_N = P_MAX
-MAX_TABLE_BYTES = 64 * 2**20  # a full 1024×1024 table as rows is about 16 MB
+MAX_TABLE_BYTES = 32 * 2**20  # a full 1024×1024 table as rows is about 16 MB
+MAX_ROWS = MAX_TABLE_N**2 + 1  # every cell as an x,y,out row, and the header
 
 
 def _cells(rows: list[list[str]], name: str) -> list[list[int]]:
@@ -37,7 +38,9 @@ def _cells(rows: list[list[str]], name: str) -> list[list[int]]:
             try:
                 value = int(cell)
             except ValueError:
-                raise TaskError(f"table {name}: non-integer cell {cell[:20]!r} (row {r + 1})") from None
+                raise TaskError(
+                    f"table {name}: non-integer cell {cell[:20]!r} (row {r + 1})"
+                ) from None
             if abs(value) > 10**9:  # checked before numpy (int64) sees it
                 raise TaskError(f"table {name}: value {cell[:20]} (row {r + 1}) is out of range")
             values.append(value)
@@ -52,8 +55,21 @@ def table_task(path: str | Path) -> Task:
     text = read_text_capped(path, MAX_TABLE_BYTES, "table")
     if "\x00" in text:
         raise TaskError(f"table {name} is not a text file (it contains NUL bytes)")
-    try:
-        rows = [[c.strip() for c in r] for r in csv.reader(io.StringIO(text)) if any(c.strip() for c in r)]
+    rows = []
+    try:  # row by row, so a file of a million repeated rows stops at the limit, not in swap
+        for row in csv.reader(io.StringIO(text)):
+            cells = [c.strip() for c in row]
+            if not any(cells):
+                continue
+            if len(cells) > MAX_TABLE_N:
+                raise TaskError(
+                    f"table {name}: a row has {len(cells)} cells, more than n ≤ {MAX_TABLE_N}"
+                )
+            if len(rows) >= MAX_ROWS:
+                raise TaskError(
+                    f"table {name} has more than {MAX_ROWS:,} rows, more than n ≤ {MAX_TABLE_N}"
+                )
+            rows.append(cells)
     except csv.Error as err:
         raise TaskError(f"table {name} is not valid CSV ({err})") from None
     if not rows:
@@ -101,5 +117,7 @@ def table_task(path: str | Path) -> Task:
     bad = (table < 0) | (table >= n)
     if bad.any():
         x, y = np.argwhere(bad)[0]
-        raise TaskError(f"table {name}: output {table[x, y]} at ({x}, {y}) is out of range 0..{n - 1}")
+        raise TaskError(
+            f"table {name}: output {table[x, y]} at ({x}, {y}) is out of range 0..{n - 1}"
+        )
     return Task(path.stem, f"table from {name}", "table", n, table, np.ones((n, n), bool))

@@ -134,16 +134,14 @@ def sparse(tmp: Path) -> str:
     return "huge.csv"
 
 
-def symlink_to(target: str, name: str):
-    def make(tmp: Path) -> str:
-        (tmp / name).symlink_to(tmp / target)
-        return name
-
-    return make
+def many_rows(tmp: Path) -> str:
+    (tmp / "rows.csv").write_bytes(b"x,y,out\n" + b"0,0,0\n" * (1024**2 + 1))
+    return "rows.csv"
 
 
-def is_a_run(tmp: Path) -> str:
-    return "run"
+def link_to_dev_zero(tmp: Path) -> str:
+    (tmp / "zero.csv").symlink_to("/dev/zero")
+    return "zero.csv"
 
 
 TABLES = {
@@ -160,7 +158,10 @@ TABLES = {
     "dev-zero": (lambda tmp: "/dev/zero", "not a regular file"),
     "dev-urandom": (lambda tmp: "/dev/urandom", "not a regular file"),
     "fifo": (fifo, "not a regular file"),
+    "link-to-dev-zero": (link_to_dev_zero, "not a regular file"),
     "too-large": (sparse, "limit"),
+    "too-many-rows": (many_rows, "rows"),
+    "too-wide": (write("wide.csv", b",".join([b"0"] * 1025) + b"\n"), "cells"),
     "missing": (lambda tmp: "nowhere.csv", "nowhere.csv"),
     "a-folder": (lambda tmp: "canary", "canary"),
 }
