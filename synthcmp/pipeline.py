@@ -31,14 +31,16 @@ from pathlib import Path
 
 import numpy as np
 
+from synthcmp.render.html import GENERATOR
 from taskcore.errors import TaskError
 from taskcore.events import FAITHFUL
 from taskcore.files import atomic_write_json
 from taskcore.table import Task
 
 REPORT = "report.json"
-# what the HTML writer puts in a page's head: a file holding one may be overwritten by --html
-HTML_MARKERS = ('<meta name="generator" content="synthcmp">', "<title>synthcmp · ")
+# what the HTML writer puts in a page's head (and put there before it had a generator tag):
+# a file that holds one is a report synthcmp wrote, which --html may overwrite
+HTML_MARKERS = (GENERATOR, "<title>synthcmp · ")
 SYNTH = "synth.json"  # the name compare looks for (compare.SYNTH_FILE)
 PLOTS = {
     "training": "training.png",
