@@ -72,6 +72,7 @@ class ModelConfig(JsonMixin):
     act: str = "relu"  # "relu" | "quadratic"
     embed: str = "learned"  # mlp: "learned" | "onehot" (fixed identity, d_model = n)
     combine: str = "sum"  # mlp: "sum" | "concat"
+    init_scale: float = 1.0  # every initial weight × this (see build_model)
 
     def __post_init__(self) -> None:
         if self.kind not in MODEL_KINDS:
@@ -84,6 +85,8 @@ class ModelConfig(JsonMixin):
             raise TaskError(f"combine must be 'sum' or 'concat', got {self.combine!r}")
         if min(self.d_model, self.n_heads, self.d_mlp, self.n_layers) < 1:
             raise TaskError("model sizes must be positive")
+        if not 0 < self.init_scale < 100:
+            raise TaskError(f"init_scale must be in (0, 100), got {self.init_scale}")
         if self.kind == "transformer" and self.d_model % self.n_heads:
             raise TaskError(f"d_model {self.d_model} is not divisible by {self.n_heads} heads")
 
@@ -111,23 +114,45 @@ class Attention(nn.Module):
         self.W_V = nn.Parameter(torch.randn(d, d) / math.sqrt(d))
         self.W_O = nn.Parameter(torch.randn(d, d) / math.sqrt(d))  # (h·dh, d)
 
-    def forward(self, resid: Tensor, last_only: bool) -> tuple[Tensor, Tensor]:
+    def forward(
+        self, resid: Tensor, last_only: bool, table: Tensor | None = None,
+        tokens: Tensor | None = None,
+    ) -> tuple[Tensor, Tensor]:  # fmt: skip
         """``resid`` (B, T, d) → (out, pattern). With ``last_only`` only the last query is
         computed: out (B, d), pattern (B, h, T); otherwise out (B, T, d), pattern (B, h, T, T).
 
-        With T = 3 a batched matmul over B·h tiny matrices is slower than broadcasting, so
-        the last-query case multiplies and sums elementwise.
+        ``table`` (T, V, d) and ``tokens`` (B, T), for a first layer, say that
+        ``resid[b, t] = table[t, tokens[b, t]]`` (token embedding plus position). Queries,
+        keys and values are linear in resid, so they are then computed once per row of the
+        table and looked up, not once per example — the same numbers, for B ≫ V far fewer
+        multiplications (the first layer's largest matmuls become ``(T, V, d) @ (d, d)``).
         """
         B, T, _ = resid.shape
-        k = (resid @ self.W_K).view(B, T, self.h, self.dh)  # (B, T, h, dh)
-        v = (resid @ self.W_V).view(B, T, self.h, self.dh)  # (B, T, h, dh)
+        if table is not None:
+            position = torch.arange(T, device=resid.device)
+
+            def project(W: Tensor) -> Tensor:  # (B, T, d): resid @ W, by lookup
+                return (table @ W)[position, tokens]
+        else:
+
+            def project(W: Tensor) -> Tensor:
+                return resid @ W
+
+        k = project(self.W_K).view(B, T, self.h, self.dh)  # (B, T, h, dh)
+        v = project(self.W_V).view(B, T, self.h, self.dh)  # (B, T, h, dh)
         if last_only:
-            q = (resid[:, -1] @ self.W_Q).view(B, 1, self.h, self.dh)  # (B, 1, h, dh)
+            # With T = 3 a batched matmul over B·h tiny matrices is slower than
+            # broadcasting, so the last-query case multiplies and sums elementwise.
+            if table is not None:
+                q = (table[-1] @ self.W_Q)[tokens[:, -1]]  # (B, d)
+            else:
+                q = resid[:, -1] @ self.W_Q
+            q = q.view(B, 1, self.h, self.dh)  # (B, 1, h, dh)
             scores = (q * k).sum(-1) / math.sqrt(self.dh)  # (B, T, h)
             pattern = scores.softmax(dim=1)  # (B, T, h): over the keys
             z = (pattern.unsqueeze(-1) * v).sum(1)  # (B, h, dh)
             return z.reshape(B, -1) @ self.W_O, pattern.transpose(1, 2)  # (B, d), (B, h, T)
-        q = (resid @ self.W_Q).view(B, T, self.h, self.dh)  # (B, T, h, dh)
+        q = project(self.W_Q).view(B, T, self.h, self.dh)  # (B, T, h, dh)
         scores = torch.einsum("bqhe,bkhe->bhqk", q, k) / math.sqrt(self.dh)  # (B, h, T, T)
         mask = torch.ones(T, T, dtype=torch.bool, device=resid.device).triu(1)
         pattern = scores.masked_fill(mask, float("-inf")).softmax(dim=-1)  # causal
@@ -160,9 +185,13 @@ class Block(nn.Module):
         self.attn = Attention(cfg)
         self.mlp = MLPBlock(cfg)
 
-    def forward(self, resid: Tensor, last_only: bool, cache: dict | None, prefix: str) -> Tensor:
-        """``resid`` (B, 3, d) → (B, d) at "=" if ``last_only`` else (B, 3, d)."""
-        attn_out, pattern = self.attn(resid, last_only)
+    def forward(
+        self, resid: Tensor, last_only: bool, cache: dict | None, prefix: str,
+        table: Tensor | None = None, tokens: Tensor | None = None,
+    ) -> Tensor:  # fmt: skip
+        """``resid`` (B, 3, d) → (B, d) at "=" if ``last_only`` else (B, 3, d). ``table`` and
+        ``tokens``: see :meth:`Attention.forward` (the first block reads the embeddings)."""
+        attn_out, pattern = self.attn(resid, last_only, table, tokens)
         mid = (resid[:, -1] if last_only else resid) + attn_out
         mlp_out, pre, post = self.mlp(mid)
         out = mid + mlp_out
@@ -237,14 +266,17 @@ class Transformer(CachedModel):
     def _forward(self, x: Tensor, y: Tensor, cache: dict | None) -> Tensor:
         eq = torch.full_like(x, self.n)
         tokens = torch.stack([x, y, eq], dim=1)  # (B, 3)
-        resid = F.embedding(tokens, self.W_E) + self.W_pos  # (B, 3, d)
+        table = self.W_E.unsqueeze(0) + self.W_pos.unsqueeze(1)  # (3, n + 1, d): token + position
+        resid = table[torch.arange(3, device=x.device), tokens]  # (B, 3, d)
         if cache is not None:
             cache.update({"embed.x": self.W_E[x], "embed.y": self.W_E[y], "resid.pre": resid})
+        first = (table, tokens)  # the first block's input is an embedding: see Attention
         for i, block in enumerate(self.blocks[:-1]):
-            resid = block(resid, False, cache, f"blocks.{i}.")  # (B, 3, d)
+            resid = block(resid, False, cache, f"blocks.{i}.", *first)  # (B, 3, d)
+            first = (None, None)
             if cache is not None:
                 cache[f"blocks.{i}.resid.post"] = resid
-        final = self.blocks[-1](resid, True, cache, "")  # (B, d)
+        final = self.blocks[-1](resid, True, cache, "", *first)  # (B, d)
         if cache is not None:
             cache["resid.final"] = final
         return final @ self.W_U  # (B, n)
@@ -337,5 +369,17 @@ class MLP(CachedModel):
 
 
 def build_model(config: ModelConfig, n: int) -> nn.Module:
-    """A fresh network for a task on ``n`` symbols (initialised from torch's global RNG)."""
-    return Transformer(config, n) if config.kind == "transformer" else MLP(config, n)
+    """A fresh network for a task on ``n`` symbols (initialised from torch's global RNG).
+
+    ``init_scale`` multiplies every initial weight. Why a knob for it: Liu et al. 2022
+    ("Omnigrok") tie grokking's plateau to the weight norm — started large, a network first
+    fits its training pairs with large weights (memorization, test accuracy near chance)
+    and only generalizes once weight decay has shrunk them towards the low-norm solution.
+    A larger start makes the memorization phase distinct and the grokking visibly later.
+    """
+    model = Transformer(config, n) if config.kind == "transformer" else MLP(config, n)
+    if config.init_scale != 1.0:
+        with torch.no_grad():
+            for p in model.parameters():
+                p.mul_(config.init_scale)
+    return model

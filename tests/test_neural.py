@@ -95,6 +95,17 @@ def test_transformer_readout_shortcut_equals_full_causal_attention():
     torch.testing.assert_close(full[:, -1], short)
 
 
+def test_first_layer_lookup_equals_the_plain_attention():
+    """The first block computes queries, keys and values per (position, token) and looks them
+    up; that must be the plain computation on resid.pre."""
+    n, cfg = 13, ModelConfig(d_model=16, n_heads=4, d_mlp=20, init_scale=1.5)
+    model = Transformer(cfg, n)
+    x, y = pairs(n)
+    logits, cache = model.run_with_cache(x, y)
+    plain = model.blocks[0](cache["resid.pre"], True, None, "")  # no table: resid @ W
+    torch.testing.assert_close(plain @ model.W_U, logits)
+
+
 @pytest.mark.parametrize("embed", ["learned", "onehot"])
 @pytest.mark.parametrize("combine", ["sum", "concat"])
 @pytest.mark.parametrize("act", ["relu", "quadratic"])
