@@ -15,7 +15,6 @@ rests on behaviour and bits.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,12 +37,13 @@ from compare.network import Probe
 from compare.progress import Phases, ProgressPoint, detect_phases, dl_curve, progress_measures
 from taskcore import groups
 from taskcore.errors import TaskError
-from taskcore.files import atomic_write_json
+from taskcore.files import atomic_write_json, read_json_capped
 from taskcore.language import Expr
 from taskcore.serial import JsonMixin
 from taskcore.table import Split, Task
 
 SYNTH_FILE = "synth.json"
+MAX_SYNTH_BYTES = 64 * 2**20
 COMPARE_THREADS = 1
 FOURIER = "fourier"
 BEHAVIOUR_ONLY = "behaviour and bits"
@@ -278,10 +278,10 @@ def load_or_synthesize(run, on_progress=None):
 
     path = Path(run.run_dir) / SYNTH_FILE
     split = run.split
-    if path.exists():
+    if path.is_file():
         try:
-            result = SynthResult.from_json(json.loads(path.read_text()))
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            result = SynthResult.from_json(read_json_capped(path, MAX_SYNTH_BYTES, "synth file"))
+        except (TaskError, ValueError, KeyError, TypeError, AttributeError):
             result = None  # unreadable or stale: search again
         if (
             result is not None

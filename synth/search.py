@@ -174,6 +174,9 @@ class Search:
         except _Stop as stop:
             stopped = stop.reason
             self.pending = []
+        except MemoryError:  # the machine's limit came before max_memory_mb
+            stopped = "memory"
+            self.pending = []
         seconds = time.perf_counter() - self.t0
         # equal bits: prefer the spelling with fewer parentheses (x**2 + x + y * (x + y)
         # rather than x + (y**2 + x * (x + y))), then the order of discovery

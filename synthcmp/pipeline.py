@@ -12,12 +12,14 @@ The result is ``report.json`` in the run folder: ``task``, ``synth``, ``train`` 
 ``ladder`` is the description-length ladder, the point of the project in four numbers:
 
 * the shortest program that fits, with its exceptions: L(P) + L(data | P) bits;
-* the circuit extracted from the network, under compare's code for circuits;
+* the circuit extracted from the network: its template plus its exceptions;
 * the memorized table: every training pair's answer written out;
-* the network's raw parameters at float32: 32 bits per parameter.
+* set apart, the network's raw parameters at float32: 32 bits per parameter — a
+  description of the network, not of the data.
 
-A network that grokked sits near the first rung; one that memorized has nothing shorter to
-offer than the last two. The report is rewritten after every stage, so an interrupted run
+The first three are one two-part code on the training labels (:mod:`synth.mdl`), so they
+compare: a network that grokked has a circuit a few bits longer than the program; one that
+memorized has no circuit, and nothing shorter than the table. The report is rewritten after every stage, so an interrupted run
 keeps what it finished, and ``synthcmp run … --resume`` finishes it.
 """
 
@@ -33,7 +35,6 @@ import numpy as np
 
 from synthcmp.render.html import GENERATOR
 from taskcore.errors import TaskError
-from taskcore.events import FAITHFUL
 from taskcore.files import atomic_write_json
 from taskcore.table import Task
 
@@ -47,6 +48,7 @@ PLOTS = {
     "spectrum": "spectrum.png",
     "circles": "circles.png",
     "progress": "progress.png",
+    "description_length": "description_length.png",
     "predictions": "predictions.png",
 }
 
@@ -62,6 +64,7 @@ class RunOptions:
     top: int = 5
     plots: bool = True
     device: str = "cpu"
+    programs: tuple[str, ...] = ()  # expressions to match besides the synthesizer's
 
 
 @dataclass
@@ -192,7 +195,7 @@ def _stages(task: Task, run_dir: Path, options: RunOptions, hooks: Hooks, resume
     hooks.stage("compare")
     t0 = time.perf_counter()
     result = compare_run(run_dir, top_k=options.top, synth_result=synth_result,
-                         on_progress=hooks.on_compare)  # fmt: skip
+                         on_progress=hooks.on_compare, user_programs=options.programs)  # fmt: skip
     seconds["compare"] = time.perf_counter() - t0
     report["compare"] = result.to_json()
     report["ladder"] = ladder(report, run.model)
@@ -220,34 +223,60 @@ def task_section(task: Task, split) -> dict:
 
 
 def ladder(report: dict, model) -> list[dict]:
-    """The description-length ladder, shortest first as the ranking found it (see module doc)."""
+    """The description-length ladder (see the module docstring).
+
+    Every rung that describes *the data* is the same two-part code on the N training pairs,
+    L(model) + L(labels | model) (:mod:`synth.mdl`), and says in ``code`` what it pays for;
+    a circuit that was not found has ``bits`` None. The raw parameters describe the network,
+    not the data (``describes``: "network"), and are set apart.
+    """
+    from synth.mdl import data_bits
+
+    task = report["task"]
+    N, n = task["n_train"], task["n"]
     programs = report["synth"]["programs"]
     best = next((p for p in programs if p["kind"] == "program"), None)
     table = next((p for p in programs if p["kind"] == "table"), None)
-    circuit = report["compare"]["circuit"]
+    circuit = report["compare"].get("circuit")
     n_params = sum(int(p.numel()) for p in model.parameters())
     rungs = []
     if best is not None:
-        rungs.append({"rung": "shortest program", "what": best["expr"], "bits": best["bits"],
-                      "note": f"{best['exceptions']} exceptions"})  # fmt: skip
-    found = bool(circuit["key_frequencies"]) and circuit["faithfulness"] >= FAITHFUL
-    rungs.append({"rung": "extracted circuit",
-                  "what": ", ".join(f"k={k}" for k in circuit["key_frequencies"]) or "none found",
-                  "bits": circuit["bits"],
-                  "note": f"faithfulness {circuit['faithfulness']:.1%}" if found else
-                          f"no circuit: agrees with the network on {circuit['faithfulness']:.1%}"})  # fmt: skip
+        rungs.append({
+            "rung": "shortest program", "what": best["expr"], "bits": best["bits"],
+            "describes": "data",
+            "code": f"L(P) {best['program_bits']:.2f} (grammar) + L(labels | P) "
+                    f"{best['data_bits']:.1f} ({best['exceptions']:,} exceptions of {N:,})",
+            "note": f"{best['exceptions']:,} exceptions",
+        })  # fmt: skip
+    if circuit is not None:
+        found = circuit.get("bits") is not None
+        keys = ", ".join(f"k={k}" for k in circuit["key_frequencies"]) or "no key frequency"
+        exceptions = circuit.get("exceptions", 0)
+        rungs.append({
+            "rung": "extracted circuit", "what": keys, "bits": circuit.get("bits"),
+            "describes": "data",
+            "code": f"template {circuit['template_bits']:.1f} (basis, form, frequencies, α) + "
+                    f"L(labels | circuit) {data_bits(exceptions, N, n):.1f} "
+                    f"({exceptions:,} exceptions of {N:,})",
+            "note": f"faithfulness {circuit['faithfulness']:.1%}" if found else
+                    f"no circuit: agrees with the network on {circuit['faithfulness']:.1%}",
+        })  # fmt: skip
     if table is not None:
-        rungs.append({"rung": "memorized table", "what": f"{report['task']['n_train']:,} pairs",
-                      "bits": table["bits"], "note": ""})  # fmt: skip
+        rungs.append({"rung": "memorized table", "what": f"{N:,} pairs", "bits": table["bits"],
+                      "describes": "data",
+                      "code": f"every training label at log2 {n} bits, plus a default",
+                      "note": ""})  # fmt: skip
     rungs.append({"rung": "raw parameters", "what": f"{n_params:,} × float32",
-                  "bits": 32.0 * n_params, "note": ""})  # fmt: skip
+                  "bits": 32.0 * n_params, "describes": "network",
+                  "code": "32 bits per parameter: the network itself, not a code of the labels",
+                  "note": "describes the network, not the data"})  # fmt: skip
     return rungs
 
 
 def draw_plots(run_dir: Path, task: Task, report: dict, result) -> dict[str, str]:
     """Draw every figure into the run folder from the report and the compare result (whose
     probe of the final network is reused: the network is not run again); returns
-    {figure: file name}."""
+    {figure: file name}. Figures of a circuit are drawn only where there is one."""
     from compare.spectra import circle_coordinates
     from neural.store import read_metrics
     from synth import parse_program
@@ -257,27 +286,34 @@ def draw_plots(run_dir: Path, task: Task, report: dict, result) -> dict[str, str
     phases = {k: v for k, v in comp["phases"].items() if k in plots.PHASE_COLORS}
     title = f"{task.name}: {task.formula}"
     metrics = read_metrics(run_dir)
-    circuit = result.circuit
-    seen = result.probe
-    basis = circuit.form_obj().basis
+    circuit, seen = result.circuit, result.probe
     drawn = {}
 
     drawn["training"] = plots.plot_training(metrics, phases, run_dir / PLOTS["training"], title)
-    shares = circuit.embedding_share or circuit.frequency_share
-    drawn["spectrum"] = plots.plot_spectrum(
-        list(shares[1:]), circuit.key_frequencies, run_dir / PLOTS["spectrum"],
-        f"{title} — embedding spectrum ({'discrete-log ' if circuit.basis == 'dlog' else ''}"
-        f"Fourier over Z_{circuit.m})",
-    )  # fmt: skip
-    drawn["circles"] = plots.plot_circles(
-        circle_coordinates(seen.embedding, basis, circuit.key_frequencies), basis.residue,
-        run_dir / PLOTS["circles"],
-        f"{title} — each residue on (cos, sin) of a key frequency",
-    )  # fmt: skip
+    if circuit is not None:
+        basis = circuit.form_obj().basis
+        shares = circuit.embedding_share or circuit.frequency_share
+        drawn["spectrum"] = plots.plot_spectrum(
+            list(shares[1:]), circuit.key_frequencies, run_dir / PLOTS["spectrum"],
+            f"{title} — embedding spectrum ({'discrete-log ' if circuit.basis == 'dlog' else ''}"
+            f"Fourier over Z_{circuit.m})",
+        )  # fmt: skip
+        drawn["circles"] = plots.plot_circles(
+            circle_coordinates(seen.embedding, basis, circuit.key_frequencies), basis.residue,
+            run_dir / PLOTS["circles"],
+            f"{title} — each residue on (cos, sin) of a key frequency",
+        )  # fmt: skip
     if comp.get("progress"):
         drawn["progress"] = plots.plot_progress(
             comp["progress"], phases, run_dir / PLOTS["progress"], f"{title} — progress measures"
         )
+    if comp.get("dl_curve"):
+        rungs = {r["rung"]: r["bits"] for r in report.get("ladder", [])}
+        drawn["description_length"] = plots.plot_description_length(
+            comp["dl_curve"], rungs.get("shortest program"), rungs.get("memorized table"),
+            phases, run_dir / PLOTS["description_length"],
+            f"{title} — description length of the training labels over training",
+        )  # fmt: skip
     matched = comp["match"].get("program")
     if matched and task.domain.any():
         x, y = np.meshgrid(np.arange(task.n), np.arange(task.n), indexing="ij")

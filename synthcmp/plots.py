@@ -14,6 +14,9 @@ The figures, in the order the report shows them:
   coordinates on the two directions of W_E that carry cos(ω_k x) and sin(ω_k x), ω_k = 2πk/n;
   a network that grokked places the residues on a circle in order x·k mod n;
 * progress measures — restricted/excluded loss and key-frequency energy share per checkpoint;
+* description length — the bits of the training labels under each checkpoint's own circuit
+  or the table, whichever is shorter, on log-log axes, with the shortest program's and the
+  table's bits as horizontal lines: it should fall from one line to the other at grokking;
 * predictions vs program — the network's argmax over the whole (x, y) grid beside the matched
   program's table, and the cells where they differ.
 """
@@ -202,6 +205,33 @@ def plot_progress(
         _phase_lines(ax, phases)
         ax.grid(alpha=0.3)
     _legend_below(fig, (losses, share))
+    _suptitle(fig, title)
+    return _save(fig, path)
+
+
+def plot_description_length(
+    curve: list[dict], program_bits: float | None, table_bits: float | None,
+    phases: dict[str, int | None], path: Path, title: str,
+) -> Path:  # fmt: skip
+    """The network's description length per checkpoint (log bits over log steps), marked by
+    which code was shorter there, with the program's and the table's bits as lines."""
+    steps = np.array([p["step"] for p in curve], dtype=float) + 1
+    bits = np.array([p["bits"] for p in curve], dtype=float)
+    by_circuit = np.array([p["rung"] == "circuit" for p in curve])
+    fig, ax = _figure(1, 10, 4.2)
+    ax.plot(steps, bits, color="#444444", lw=1.2, zorder=1)
+    ax.scatter(steps[~by_circuit], bits[~by_circuit], s=14, color=TEST, zorder=2,
+               label="coded as the table")  # fmt: skip
+    ax.scatter(steps[by_circuit], bits[by_circuit], s=14, color="#2ca02c", zorder=2,
+               label="coded by the checkpoint's circuit + exceptions")  # fmt: skip
+    for value, label, style in ((table_bits, "memorized table", ":"),
+                                (program_bits, "shortest program", "--")):  # fmt: skip
+        if value is not None:
+            ax.axhline(value, color="#1f77b4", ls=style, lw=1, label=f"{label}: {value:,.0f} bits")
+    _phase_lines(ax, phases)
+    ax.set(xscale="log", yscale="log", xlabel="step", ylabel="bits of the training labels")
+    ax.grid(alpha=0.3, which="both")
+    _legend_below(fig, (ax,))
     _suptitle(fig, title)
     return _save(fig, path)
 

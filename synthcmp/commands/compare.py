@@ -21,12 +21,21 @@ from taskcore.files import exclusive_lock
     show_default=True,
     help="How many synthesized programs to match against.",
 )
+@click.option("--program", "programs", multiple=True, metavar="EXPR",
+              help="Also match this program (repeatable), e.g. --program 'x + y + 1'.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print only the JSON result on stdout.")
-def compare(run_dir: str, top: int, as_json: bool) -> None:
+def compare(run_dir: str, top: int, programs: tuple[str, ...], as_json: bool) -> None:
     """Extract the circuit of the network in RUN_DIR and say which program it implements.
 
     Uses the run folder's synth.json, or runs the synthesizer on the run's task and split
-    first (and saves it there).
+    first (and saves it there). Programs named with --program are matched as well, so a
+    hypothesis about the network can be tested directly; near misses of the best program
+    (f + 1, 2·f, inv(f)) are always added as controls.
+
+    \b
+    Examples:
+      synthcmp compare runs/modadd-p97-s0
+      synthcmp compare runs/modadd-p97-s0 --program 'x + y + 1' --program '2*x + 2*y'
     """
     if top < 1:
         raise UserError(f"--top must be at least 1, got {top}")
@@ -56,9 +65,14 @@ def compare(run_dir: str, top: int, as_json: bool) -> None:
             bar.update(tasks[p.stage], completed=p.done, total=p.total)
 
         try:  # compare may write synth.json: not while another process works in the folder
-            load_run(run_dir)  # a damaged or foreign folder is refused before it is touched
+            run = load_run(run_dir)  # a damaged or foreign folder is refused before it is touched
+            from synth import parse_program
+
+            for text in programs:  # a bad --program is refused before any work
+                parse_program(text, run.task)
             with exclusive_lock(run_dir, "run folder", required=False):
-                result = compare_run(run_dir, top_k=top, on_progress=on_progress)
+                result = compare_run(run_dir, top_k=top, on_progress=on_progress,
+                                     user_programs=programs)  # fmt: skip
         except TaskError as err:
             raise UserError(str(err)) from None
         except MemoryError:

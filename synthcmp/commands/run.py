@@ -68,6 +68,8 @@ class RunDisplay:
               help="Training fraction, shared by both learners [default: the trainer's measured default].")  # fmt: skip
 @click.option("--steps", type=int, default=None, help="Most training steps [default: the model's].")
 @click.option("--top", type=int, default=5, show_default=True, help="Programs to keep and match.")
+@click.option("--program", "programs", multiple=True, metavar="EXPR",
+              help="Also match this program against the network (repeatable).")  # fmt: skip
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Run folder [default: a fresh folder under runs/].")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print only report.json on stdout.")
@@ -80,8 +82,8 @@ class RunDisplay:
 @click.option("--force", is_flag=True,
               help="Overwrite an existing run folder (one synthcmp made) and --html file.")  # fmt: skip
 @click.pass_context
-def run(ctx: click.Context, task: Task, seed: int, model, frac, steps, top, out, as_json,
-        html_path, no_plots, device, resume, force) -> None:  # fmt: skip
+def run(ctx: click.Context, task: Task, seed: int, model, frac, steps, top, programs, out,
+        as_json, html_path, no_plots, device, resume, force) -> None:  # fmt: skip
     """Run the synthesizer and the network on TASK's shared split, extract the network's
     circuit, match it to the shortest programs and write a report.
 
@@ -106,6 +108,10 @@ def run(ctx: click.Context, task: Task, seed: int, model, frac, steps, top, out,
     if top < 1:
         raise UserError(f"--top must be at least 1, got {top}")
     check_steps(steps)
+    from synth import parse_program
+
+    for text in programs:  # a bad --program is refused before anything starts
+        parse_program(text, task)
     if resume and out is None:
         raise UserError("--resume needs --out: the folder of the run to finish")
     if resume and force:
@@ -118,7 +124,7 @@ def run(ctx: click.Context, task: Task, seed: int, model, frac, steps, top, out,
             err_console.print("[dim]--no-plots: the HTML report will have no figures[/]")
     run_dir = Path(out) if out is not None else default_run_dir(task, seed)
     options = RunOptions(model=model, frac=frac, steps=steps, seed=seed, top=top,
-                         plots=not no_plots, device=device)  # fmt: skip
+                         plots=not no_plots, device=device, programs=programs)  # fmt: skip
     if resume:
         given = {"model": (model, lambda c: c.model.kind), "frac": (frac, lambda c: c.train_frac)}
         config = stored_config(ctx, run_dir, task, given)
@@ -153,6 +159,7 @@ def run(ctx: click.Context, task: Task, seed: int, model, frac, steps, top, out,
             again += ["--no-plots"] if no_plots else []
             again += ["--html", str(html)] if html is not None else []
             again += ["--device", device] if device != "cpu" else []
+            again += [arg for text in programs for arg in ("--program", text)]
             print_resume_hint(resume_command(task, run_dir, "run", again))
         else:
             err_console.print(f"[yellow]Interrupted[/] during {display.stage}; nothing was kept.")

@@ -102,7 +102,7 @@ def circuit_panel(
     losses = " / ".join(fmt(c.get(k)) for k in ("full_loss", "restricted_loss", "excluded_loss"))
     rows = [
         ("basis, u", f"{basis}, u = {c.get('form') or DASH}"),
-        ("key share (of the embedding)", pct(get(c, "key_share", "key_embedding_share"))),
+        ("key share (of the embedding)", pct(c.get("key_share"))),
         ("frequencies for 90%", fmt(c.get("frequencies_for_90"), "d")),
         ("variance explained (logits)", pct(c.get("fve"))),
         ("loss: full / restricted / excluded", losses),
@@ -127,21 +127,35 @@ def circuit_panel(
     return panel(Group(*top, Text(""), stats, note), title, width)
 
 
-SCORES = (  # (JSON keys, old and new; column header = glossary term; format)
-    (("behaviour",), "behaviour", ".1%"),
-    (("train_behaviour", "behaviour_train"), "on train", ".1%"),
-    (("behaviour_test",), "on test", ".1%"),
-    (("spectrum",), "spectrum", ".1%"),
-    (("support",), "support", ".2%"),
-    (("logit_correlation",), "logit corr", ".2f"),
-    (("intermediates",), "η²", ".2f"),
-    (("intervention",), "IIA", ".2f"),
+SCORES = (  # (JSON key, column header = glossary term, format)
+    ("behaviour", "behaviour", ".1%"),
+    ("behaviour_train", "on train", ".1%"),
+    ("behaviour_test", "on test", ".1%"),
+    ("logit_correlation", "logit corr", ".2f"),
+    ("intervention", "IIA", ".2f"),
 )
+EVIDENCE = {"logit_correlation": "logit corr", "intervention": "IIA"}
 
 
-def score(p: dict, keys: tuple[str, ...]):
-    """A candidate's score under any of ``keys``, flat (older reports) or under ``scores``."""
-    return get(p, *keys) if get(p, *keys) is not None else get(p.get("scores"), *keys)
+def score(p: dict, key: str):
+    return get(p.get("scores"), key)
+
+
+def evidence_line(match: dict) -> Text | None:
+    """Which scores about *how* separate the matched program from its near misses."""
+    said = match.get("evidence") or {}
+    if not said or not match.get("controls"):
+        return None
+    yes = [EVIDENCE[k] for k, v in said.items() if v and k in EVIDENCE]
+    no = [EVIDENCE[k] for k, v in said.items() if not v and k in EVIDENCE]
+    parts = []
+    if yes:
+        parts.append(f"{' and '.join(yes)} separate{'s' if len(yes) == 1 else ''} "
+                     f"{match.get('program')} from its near misses: evidence of how")  # fmt: skip
+    if no:
+        parts.append(f"{' and '.join(no)} do{'es' if len(no) == 1 else ''} not: "
+                     "not evidence here")  # fmt: skip
+    return Text("; ".join(parts) + ".", style="green" if not no else "yellow")
 
 
 def match_table(
@@ -150,26 +164,29 @@ def match_table(
     """Each candidate against the network: behaviour decides, the other scores tell how.
 
     Shows the score columns the candidates have (older and newer reports differ)."""
-    shown = [(keys, head, spec) for keys, head, spec in SCORES
-             if any(score(p, keys) is not None for p in programs)]  # fmt: skip
+    shown = [(key, head, spec) for key, head, spec in SCORES
+             if any(score(p, key) is not None for p in programs)]  # fmt: skip
     t = numbers_table("bits", *(head for _, head, _ in shown), text="program", lead=("#",),
                       min_width=10)  # fmt: skip
     matched = match.get("program") if match.get("implements") else None
     controls = False
     for p in programs:
-        expr = get(p, "expr", "program") or DASH
+        expr = p.get("program") or DASH
         style = "bold green" if matched is not None and expr == matched else None
         if p.get("kind") == "control":
             if not controls:  # the near misses follow, under their own heading
                 t.add_row("", Text("near misses", style="italic"), style="dim")
             controls, style = True, "dim"
         t.add_row(str(p.get("rank", DASH)), expr, fmt(p.get("bits"), ",.1f"),
-                  *(fmt(score(p, keys), spec) for keys, _, spec in shown), style=style)  # fmt: skip
+                  *(fmt(score(p, key), spec) for key, _, spec in shown), style=style)  # fmt: skip
     colour = "green" if match.get("implements") else "yellow"
     body = [t, legend(*(head for _, head, _ in shown)), Text("")]
     if controls:
         body.insert(2, legend("near miss"))
     body.append(Text(match.get("verdict") or DASH, style=colour))
+    line = evidence_line(match)
+    if line is not None:
+        body.append(line)
     if noise:
         body.append(Text(
             f"noisy training labels: {fmt(noise.get('noisy'), ',')}; the network answers "
@@ -242,8 +259,8 @@ def progress_panel(progress: list[dict], phases: dict, width: int = WIDTH,
 
 
 def candidates(document: dict) -> list[dict]:
-    """The programs held against the network (``candidates``; ``programs`` in older reports)."""
-    return document.get("candidates") or document.get("programs") or []
+    """The programs held against the network."""
+    return document.get("candidates") or []
 
 
 def render_compare(document: dict, console: Console) -> None:

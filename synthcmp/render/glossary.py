@@ -6,7 +6,7 @@ one-line meaning (``short``, what a legend shows) and a full explanation with it
 (``long``, what ``synthcmp explain TERM`` prints).
 
 Thresholds that live in the engines (the key-frequency share, the embedding mass, the
-support's energy) are written into the text from :data:`THRESHOLDS`, whose values a test
+margin of evidence) are written into the text from :data:`THRESHOLDS`, whose values a test
 holds equal to the engines' constants; importing those engines here would load torch just to
 print a sentence. The event thresholds come straight from :mod:`taskcore.events`.
 """
@@ -26,8 +26,8 @@ THRESHOLDS = {
     "key_share": 0.02,  # compare.logits.KEY_SHARE
     "embed_key_factor": 4.0,  # compare.logits.EMBED_KEY_FACTOR
     "embed_mass": 0.9,  # compare.spectra.EMBED_MASS
-    "support_mass": 0.99,  # compare.match.SUPPORT_MASS
     "formed": 0.1,  # compare.progress.FORMED
+    "margin": 0.2,  # compare.match.MARGIN
 }
 _FILL = {
     **THRESHOLDS,
@@ -35,7 +35,6 @@ _FILL = {
     "grok_acc": GROK_ACC,
     "implements": IMPLEMENTS,
     "partial": PARTIAL,
-    "margin": 0.2,  # compare.match.MARGIN
 }
 
 
@@ -342,38 +341,6 @@ _TERMS = [
         ("control", "controls", "near misses"),
     ),
     Term(
-        "spectrum",
-        "match",
-        "logit energy inside the program's Fourier support",
-        """The program's indicator tensor I[x, y, c] = 1[f(x, y) = c] has a Fourier transform
-        over (x, y, c); its support is the smallest set of coefficients holding
-        {support_mass:.0%} of its energy. Spectrum = the share of the network's centred logit
-        energy inside that support (for x + y: the coefficients (k, k, −k)). Read it beside
-        support: a dense support makes a high share meaningless. (Reports before logit corr
-        replaced it.)""",
-        ("spectral",),
-    ),
-    Term(
-        "support",
-        "match",
-        "that support's size, as a share of all coefficients",
-        """How many Fourier coefficients the program's indicator tensor needs for
-        {support_mass:.0%} of its energy, over all n³. Tiny for x + y (n of them); large for
-        a random table, whose spectrum score is then high by chance.""",
-        ("support size",),
-    ),
-    Term(
-        "η²",
-        "match",
-        "layer variance explained by the program's nodes (0–1)",
-        """The correlation ratio of a layer's activations a(x, y) over the level sets of a
-        node's value v(x, y): η² = Σ_levels n_l ‖mean_l − mean‖² / Σ_inputs ‖a − mean‖². 1 when
-        the layer is a function of v. A program's score is the mean, over its nodes that use
-        both inputs, of the best layer's η²; '–' when it has none (x, y, a constant, the
-        table). (Reports before IIA replaced it.)""",
-        ("eta2", "eta^2", "eta squared", "eta", "η2", "intermediates", "η² (intermediates)"),
-    ),
-    Term(
         "implements",
         "match",
         "verdict: the network agrees on ≥ {implements:.0%} of inputs",
@@ -389,10 +356,14 @@ _TERMS = [
         "ladder",
         "ladder",
         "the data's description length under each explanation",
-        """Four rungs, each the bits to describe the training labels: the shortest program
-        with its exceptions, the circuit extracted from the network, the memorized table —
-        and, apart, the network's raw parameters. A network that found the program sits
-        near the first rung; one that memorized has nothing shorter than the table.""",
+        """Three rungs, each one two-part code of the training labels, L(model) + L(labels |
+        model), with the same exception code (how many wrong, which ones, their right
+        answers): the shortest program (its grammar bits), the circuit extracted from the
+        network (its template: basis, form, key frequencies, α), the memorized table (every
+        label). A circuit that is not faithful to the network has no bits ('–'). Apart, the
+        network's raw parameters, which describe the network, not the labels. A network
+        that found the program has a circuit a few bits longer than the program; one that
+        memorized has nothing shorter than the table.""",
         ("description-length ladder", "rung", "rungs"),
     ),
     Term(

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.terminal_theme import DEFAULT_TERMINAL_THEME
 
 from synthcmp.render.compare import WIDTH, get
+from taskcore.files import atomic_write_text
 from taskcore.table import Task
 
 GENERATOR = '<meta name="generator" content="synthcmp">'
@@ -36,6 +37,7 @@ FIGURE_TITLES = {
     "spectrum": "The embedding's Fourier spectrum",
     "circles": "The embedding on circles",
     "progress": "Progress measures",
+    "description_length": "Description length over training",
     "predictions": "The network against the matched program",
 }
 
@@ -92,6 +94,16 @@ def caption(name: str, report: dict) -> str:
             "scaled to its largest value. In circuit formation the restricted loss falls and "
             "the key share grows before the test loss moves."
         )
+    if name == "description_length":
+        return (
+            "At each checkpoint, the bits needed to code the training labels with the circuit "
+            "extracted from that checkpoint plus its exceptions, or as the literal table, "
+            "whichever is shorter (green: the circuit was; red: the table was), on log-log "
+            "axes. The dashed line is the shortest program's bits, the dotted one the table's. "
+            "A network that groks falls from the table's line to near the program's: the "
+            "memorizing program replaced by a short one. One that only memorizes stays on "
+            "the table's line."
+        )
     if name == "predictions":
         program = get(comp.get("match"), "program") or "the matched program"
         return (
@@ -142,5 +154,5 @@ def write_html(report: dict, task: Task, metrics: list[dict], path: Path, top: i
 {"".join(shown)}
 </body></html>
 """
-    path.write_text(page, encoding="utf-8")
+    atomic_write_text(path, page)
     return path

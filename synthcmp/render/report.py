@@ -111,17 +111,29 @@ def training_panel(train: dict, metrics: list[dict], width: int) -> Panel:
 
 
 def ladder_panel(rungs: list[dict], width: int) -> Panel:
+    """The rungs that code the training labels, then, apart, the network's raw parameters."""
     table = Table(box=None, header_style="bold", pad_edge=False)
     table.add_column("rung", no_wrap=True)
-    table.add_column("what", overflow="fold", max_width=30)
+    table.add_column("what", overflow="fold", max_width=24)
     table.add_column("bits", justify="right", no_wrap=True)
-    table.add_column("", style="dim", overflow="fold")
-    for r in rungs:
-        table.add_row(r.get("rung", DASH), r.get("what", DASH), fmt(r.get("bits"), ",.1f"),
-                      r.get("note") or "")  # fmt: skip
+    table.add_column("what the bits pay for", style="dim", overflow="fold")
+    data = [r for r in rungs if r.get("describes", "data") == "data"]
+    apart = [r for r in rungs if r.get("describes") == "network"]
+    for r in data:
+        bits = fmt(r.get("bits"), ",.1f") if r.get("bits") is not None else DASH
+        code = r.get("code") or ""
+        if r.get("bits") is None:
+            code = r.get("note") or code
+        table.add_row(r.get("rung", DASH), r.get("what", DASH), bits, code)
+    if apart:
+        table.add_row("", "", "", "")
+        for r in apart:
+            table.add_row(Text(r.get("rung", DASH), style="dim"), Text(r.get("what", DASH), "dim"),
+                          Text(fmt(r.get("bits"), ",.1f"), "dim"), r.get("code") or "")  # fmt: skip
     reading = Text(
-        "A network that found the program needs few more bits than the program itself; "
-        "one that memorized has nothing shorter than the table.",
+        "The rungs above the gap are one two-part code of the training labels: a network that "
+        "found the program has a circuit a few bits longer than the program; one that "
+        "memorized has no circuit and nothing shorter than the table.",
     )
     return panel(Group(table, legend("ladder", "raw parameters"), Text(""), reading),
                  TITLES["ladder"], width)  # fmt: skip
