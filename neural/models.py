@@ -125,33 +125,40 @@ class Attention(nn.Module):
         ``resid[b, t] = table[t, tokens[b, t]]`` (token embedding plus position). Queries,
         keys and values are linear in resid, so they are then computed once per row of the
         table and looked up, not once per example — the same numbers, for B ≫ V far fewer
-        multiplications (the first layer's largest matmuls become ``(T, V, d) @ (d, d)``).
+        multiplications (the first layer's largest matmuls become ``(T·V, d) @ (d, d)``);
+        with one query (``last_only``) even the scores q·k are one of T·V·V per head and are
+        looked up.
         """
         B, T, _ = resid.shape
         if table is not None:
-            position = torch.arange(T, device=resid.device)
+            V = table.shape[1]
+            row = torch.arange(T, device=resid.device) * V + tokens  # (B, T): row of the table
+            flat = table.reshape(T * V, -1)
 
             def project(W: Tensor) -> Tensor:  # (B, T, d): resid @ W, by lookup
-                return (table @ W)[position, tokens]
+                return F.embedding(row, flat @ W)
         else:
 
             def project(W: Tensor) -> Tensor:
                 return resid @ W
 
-        k = project(self.W_K).view(B, T, self.h, self.dh)  # (B, T, h, dh)
         v = project(self.W_V).view(B, T, self.h, self.dh)  # (B, T, h, dh)
         if last_only:
-            # With T = 3 a batched matmul over B·h tiny matrices is slower than
-            # broadcasting, so the last-query case multiplies and sums elementwise.
-            if table is not None:
-                q = (table[-1] @ self.W_Q)[tokens[:, -1]]  # (B, d)
+            if table is not None:  # each q·k is one of T·V·V per head: look the scores up
+                k_rows = (flat @ self.W_K).view(T, V, self.h, self.dh)
+                q_rows = (table[-1] @ self.W_Q).view(V, self.h, self.dh)
+                S = torch.einsum("tkhe,qhe->tkqh", k_rows, q_rows).reshape(T * V * V, self.h)
+                scores = F.embedding(row * V + tokens[:, -1:], S)  # (B, T, h)
             else:
-                q = resid[:, -1] @ self.W_Q
-            q = q.view(B, 1, self.h, self.dh)  # (B, 1, h, dh)
-            scores = (q * k).sum(-1) / math.sqrt(self.dh)  # (B, T, h)
-            pattern = scores.softmax(dim=1)  # (B, T, h): over the keys
+                # With T = 3 a batched matmul over B·h tiny matrices is slower than
+                # broadcasting, so the last query multiplies and sums elementwise.
+                k = project(self.W_K).view(B, T, self.h, self.dh)  # (B, T, h, dh)
+                q = (resid[:, -1] @ self.W_Q).view(B, 1, self.h, self.dh)  # (B, 1, h, dh)
+                scores = (q * k).sum(-1)  # (B, T, h)
+            pattern = (scores / math.sqrt(self.dh)).softmax(dim=1)  # (B, T, h): over the keys
             z = (pattern.unsqueeze(-1) * v).sum(1)  # (B, h, dh)
             return z.reshape(B, -1) @ self.W_O, pattern.transpose(1, 2)  # (B, d), (B, h, T)
+        k = project(self.W_K).view(B, T, self.h, self.dh)  # (B, T, h, dh)
         q = project(self.W_Q).view(B, T, self.h, self.dh)  # (B, T, h, dh)
         scores = torch.einsum("bqhe,bkhe->bhqk", q, k) / math.sqrt(self.dh)  # (B, h, T, T)
         mask = torch.ones(T, T, dtype=torch.bool, device=resid.device).triu(1)
