@@ -29,7 +29,9 @@ the test loss.
 labels are coded two ways under the one two-part code of :mod:`synth.mdl`: by the circuit
 extracted from *that* checkpoint (its own key frequencies and α, in the final basis and
 form) plus its exceptions, or as the literal table; the shorter one is the network's
-description length there. For a network that groks this falls from the table's bits to
+description length there. The circuit counts only where it is faithful to that checkpoint's
+network: a single key frequency with a positive α already makes the circuit's argmax exact,
+long before that component decides what the network answers. For a network that groks this falls from the table's bits to
 about the program's bits: the memorizing program replaced by a short one.
 """
 
@@ -54,6 +56,7 @@ from compare.logits import (
 from compare.spectra import embedding_share
 from synth.mdl import table_bits
 from taskcore import events
+from taskcore.events import FAITHFUL
 from taskcore.serial import JsonMixin
 from taskcore.table import Split, Task
 
@@ -76,7 +79,7 @@ class ProgressPoint(JsonMixin):
     weight_norm: float
     n_key: int  # key frequencies of this checkpoint's own circuit
     faithfulness: float  # of this checkpoint's own circuit to this checkpoint's network
-    circuit_bits: float  # its two-part code of the training labels
+    circuit_bits: float  # its two-part code of the training labels (NaN: not faithful)
     table_bits: float  # the literal table's
     bits: float  # the shorter of the two: the network's description length here
     rung: str  # "circuit" | "table": which one that was
@@ -110,6 +113,9 @@ def measure(
     own_key = key_frequencies(fit)  # the circuit this checkpoint has on its own
     own_key += embedding_key_frequencies(share, exclude=own_key)
     own = circuit_program(logits, task, split, fit, own_key, alpha(fit, own_key))
+    # a circuit that does not describe this checkpoint's network is no code of *its* labels:
+    # one positive α already makes argmax_c cos(ω(u − c)) exact, long before the network is
+    circuit = own.bits if own_key and own.faithfulness >= FAITHFUL else float("nan")
     table = table_bits(split.n_train, n)
     pred = logits.argmax(axis=2)
     xs, ys, xt, yt = split.x_train, split.y_train, split.x_test, split.y_test
@@ -126,10 +132,10 @@ def measure(
         weight_norm=weight_norm,
         n_key=len(own_key),
         faithfulness=own.faithfulness,
-        circuit_bits=own.bits,
+        circuit_bits=circuit,
         table_bits=table,
-        bits=min(own.bits, table),
-        rung="circuit" if own.bits < table else "table",
+        bits=circuit if circuit < table else table,
+        rung="circuit" if circuit < table else "table",
     )
 
 

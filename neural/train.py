@@ -134,18 +134,15 @@ class Run:
 def cpu_settings(threads: int | None) -> Iterator[None]:
     """Use ``threads`` CPU threads and flush denormal floats to zero during the run.
 
-    Why one thread by default: on an idle 2-core machine a second thread makes the default
-    run 1.4–2× faster (117 vs 51–69 steps/s), but on a busy one (cores shared with other
-    work) two spinning OpenMP threads made it 3–4× *slower* (8.3 vs 29.5 steps/s). One
-    thread groks within the 30 s target either way; two would miss it on a loaded machine.
-    (Passive OpenMP waiting did not help: 44 steps/s with two threads on the idle machine.)
+    Why one thread by default: a second thread speeds up an idle 2-core machine, but on a
+    busy one two spinning OpenMP threads are several times *slower* than one (tiny matmuls
+    wait on each other), and a laptop is rarely idle; docs/defaults.md has the numbers.
 
     Why flush denormals: once the network fits its data, the softmax gives the wrong
     classes probabilities below 1.2e-38 (float32's smallest normal number), and x86
-    arithmetic on such denormals is slow. Measured on the default run (seed 2): 37.7 →
-    21.1 ms per step before grokking and 43.5 → 15.3 ms after. Zero instead of 1e-40
-    changes no loss or accuracy we report. torch cannot read the flag back, so it is
-    reset to torch's default (off) afterwards.
+    arithmetic on such denormals is slow (steps took 2–3× longer). Zero instead of 1e-40
+    changes no loss or accuracy we report. torch cannot read the flag back, so it is reset
+    to torch's default (off) afterwards.
     """
     before = torch.get_num_threads()
     if threads:
@@ -177,6 +174,11 @@ def sigint_flag() -> Iterator[list[bool]]:
         yield flag
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def ramp(step: int, length: int) -> float:
+    """A linear warmup factor: (step + 1) / length, at most 1 (1 at once when length is 0)."""
+    return min(1.0, (step + 1) / length) if length else 1.0
 
 
 def loss_and_acc(logits: Tensor, labels: Tensor) -> tuple[float, float]:
@@ -332,10 +334,9 @@ def _train(task, config, on_step, run_dir, resume, interrupted) -> Run:
             save_state(step)
             write_summary(step, "interrupted")
             raise TrainingInterrupted(run_dir, step)
-        for group in optimizer.param_groups:  # linear warmup, a pure function of the step
-            group["lr"] = (
-                config.lr * min(1.0, (step + 1) / config.warmup) if config.warmup else config.lr
-            )
+        for group in optimizer.param_groups:  # warmups: pure functions of the step
+            group["lr"] = config.lr * ramp(step, config.warmup)
+            group["weight_decay"] = config.weight_decay * ramp(step, config.decay_warmup)
 
         if config.batch_size is None:
             xb, yb, ob = x_train, y_train, out_train

@@ -84,10 +84,10 @@ class Hooks:
 def train_config(task: Task, options: RunOptions):
     """The trainer's measured defaults for the model, with the options that were given."""
     from neural import default_config
+    from taskcore.table import default_train_frac
 
     changes = {"seed": options.seed, "device": options.device}
-    if options.frac is not None:
-        changes["train_frac"] = options.frac
+    changes["train_frac"] = options.frac if options.frac is not None else default_train_frac(task)
     if options.steps is not None:
         changes["steps"] = options.steps
     return default_config(options.model, **changes)

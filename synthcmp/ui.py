@@ -98,6 +98,20 @@ def check_steps(steps: int | None) -> int | None:
     return steps
 
 
+FRAC_HELP = (
+    "Training fraction, shared by both learners [default: 0.3, or more where 30% is under "
+    "480 pairs; `synthcmp tasks` shows it]."
+)
+frac_option = click.option("--frac", type=float, default=None, help=FRAC_HELP)
+
+
+def train_frac(frac: float | None, task: Task) -> float:
+    """``--frac`` as given, or the task's default (:func:`taskcore.table.default_train_frac`)."""
+    from taskcore.table import default_train_frac
+
+    return check_frac(frac) if frac is not None else default_train_frac(task)
+
+
 def check_frac(frac: float) -> float:
     if not 0.0 < frac < 1.0:
         raise UserError(f"--frac must be in (0, 1), got {frac}")

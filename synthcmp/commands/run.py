@@ -12,6 +12,7 @@ from synthcmp.ui import (
     check_steps,
     console,
     err_console,
+    frac_option,
     print_json,
     task_header,
     task_options,
@@ -64,8 +65,7 @@ class RunDisplay:
 @task_options
 @click.option("--model", type=click.Choice(["transformer", "mlp"]), default="transformer",
               show_default=True, help="Network architecture.")  # fmt: skip
-@click.option("--frac", type=float, default=None,
-              help="Training fraction, shared by both learners [default: the trainer's measured default].")  # fmt: skip
+@frac_option
 @click.option("--steps", type=int, default=None, help="Most training steps [default: the model's].")
 @click.option("--top", type=int, default=5, show_default=True, help="Programs to keep and match.")
 @click.option("--program", "programs", multiple=True, metavar="EXPR",

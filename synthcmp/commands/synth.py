@@ -6,17 +6,23 @@ import math
 
 import click
 
-from synthcmp.ui import UserError, console, err_console, print_json, task_options
-from taskcore.table import DEFAULT_TRAIN_FRAC, Task
+from synthcmp.ui import (
+    UserError,
+    console,
+    err_console,
+    frac_option,
+    print_json,
+    task_options,
+    train_frac,
+)
+from taskcore.table import Task
 
 MAX_BITS = 1000  # far past any search budget: 2^1000 programs
 
 
 @click.command()
 @task_options
-@click.option(
-    "--frac", type=float, default=DEFAULT_TRAIN_FRAC, show_default=True, help="Training fraction."
-)
+@frac_option
 @click.option(
     "--top",
     type=int,
@@ -74,7 +80,7 @@ def synth(
         timeout_s=defaults.timeout_s if timeout is None else timeout,
         seed=seed,
     )
-    split = task.split(frac, seed)
+    split = task.split(train_frac(frac, task), seed)
     try:
         with search_progress(err_console, enabled=not as_json) as on_progress:
             result = synthesize(task, split, config, on_progress)

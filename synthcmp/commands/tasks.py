@@ -36,12 +36,15 @@ def tasks(p: int, as_json: bool) -> None:
     table.add_column("f(x, y)")
     table.add_column("n", justify="right")
     table.add_column("domain", justify="right")
+    table.add_column("train", justify="right")
     for row in rows:
         size = row["domain_size"]
         shown = f"{size:,}" if size is not None else "needs prime p"
-        table.add_row(row["name"], row["formula"], str(row["n"]), shown)
+        frac = f"{row['train_frac']:.0%}" if row["train_frac"] is not None else "–"
+        table.add_row(row["name"], row["formula"], str(row["n"]), shown, frac)
     console.print(table)
     console.print(
+        "train: the default training fraction (at least 480 pairs, 30%–80%). "
         "Custom tasks: [bold]--expr[/] 'x*y + 3*x' (ops + - * / ** inv ite odd) "
         "or [bold]--table[/] FILE.csv; [bold]--noise[/] F noises any task."
     )

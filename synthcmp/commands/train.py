@@ -18,11 +18,13 @@ from synthcmp.ui import (
     check_steps,
     console,
     err_console,
+    frac_option,
     print_json,
     task_header,
     task_options,
+    train_frac,
 )
-from taskcore.table import DEFAULT_TRAIN_FRAC, Task
+from taskcore.table import Task
 
 
 def default_run_dir(task: Task, seed: int, root: Path = Path("runs")) -> Path:
@@ -97,9 +99,7 @@ def stored_config(ctx: click.Context, run_dir: Path, task: Task, given: dict):
     show_default=True,
     help="Network architecture.",
 )
-@click.option(
-    "--frac", type=float, default=DEFAULT_TRAIN_FRAC, show_default=True, help="Training fraction."
-)
+@frac_option
 @click.option("--steps", type=int, default=None, help="Most training steps (default: the model's).")
 @click.option(
     "--out",
@@ -119,7 +119,7 @@ def train(
     task: Task,
     seed: int,
     model: str,
-    frac: float,
+    frac: float | None,
     steps: int | None,
     out: str | None,
     resume: bool,
@@ -147,7 +147,7 @@ def train(
     if resume and force:
         raise UserError("--resume and --force contradict each other; pick one")
     check_device(device)  # before any folder is made
-    changes = {"train_frac": frac, "seed": seed, "device": device}
+    changes = {"train_frac": train_frac(frac, task), "seed": seed, "device": device}
     if steps is not None:
         changes["steps"] = steps
     config = default_config(model, **changes)
