@@ -32,7 +32,7 @@ see :func:`neural.train.cpu_settings`.
 **Other sizes.** Fewer symbols mean fewer pairs: at p = 31, 30% is 288 pairs and grokking
 becomes slow and seed-dependent, so the default training fraction grows as p shrinks
 (:func:`taskcore.table.default_train_frac`). The step budget is generous (grokking at p = 97
-takes a few hundred steps; the budget is 5,000) and a run stops 300 steps after grokking.
+takes a few hundred steps; the budget is 3,000) and a run stops 300 steps after grokking.
 """
 
 
@@ -129,7 +129,7 @@ DEFAULTS: dict[str, TrainConfig] = {
         decay_warmup=100,
         train_frac=DEFAULT_TRAIN_FRAC,
         stop_after_grok=300,
-        steps=5000,
+        steps=3000,
     ),
     "mlp": TrainConfig(
         model=ModelConfig(kind="mlp", d_model=32, d_mlp=128, act="quadratic", combine="concat"),
@@ -137,7 +137,7 @@ DEFAULTS: dict[str, TrainConfig] = {
         weight_decay=1.0,
         train_frac=DEFAULT_TRAIN_FRAC,
         stop_after_grok=300,
-        steps=5000,
+        steps=3000,
     ),
 }
 

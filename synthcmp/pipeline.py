@@ -28,7 +28,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -65,6 +65,7 @@ class RunOptions:
     plots: bool = True
     device: str = "cpu"
     programs: tuple[str, ...] = ()  # expressions to match besides the synthesizer's
+    optimizer: dict = field(default_factory=dict)  # lr / weight_decay given on the command line
 
 
 @dataclass
@@ -88,6 +89,7 @@ def train_config(task: Task, options: RunOptions):
 
     changes = {"seed": options.seed, "device": options.device}
     changes["train_frac"] = options.frac if options.frac is not None else default_train_frac(task)
+    changes.update(options.optimizer)
     if options.steps is not None:
         changes["steps"] = options.steps
     return default_config(options.model, **changes)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import sys
 
 import click
@@ -64,7 +65,7 @@ def task_options(func):
         type=float,
         default=0.0,
         show_default=True,
-        help="Replace this fraction of the labels by random wrong ones (seeded).",
+        help="Replace this fraction of the training labels by random wrong ones (seeded); test labels stay clean.",
     )
     @click.option(
         "--seed",
@@ -96,6 +97,31 @@ def check_steps(steps: int | None) -> int | None:
     if steps is not None and not 0 <= steps <= MAX_STEPS:
         raise UserError(f"--steps must be in 0..{MAX_STEPS:,}, got {steps}")
     return steps
+
+
+def optimizer_options(func):
+    """--lr and --weight-decay: the optimizer's two numbers that decide whether it groks."""
+    func = click.option(
+        "--weight-decay", "weight_decay", type=float, default=None, metavar="WD",
+        help="AdamW weight decay [default: the model's]. Lower it for tasks with many "
+             "pairs to memorize (e.g. --frac 0.8).",
+    )(func)  # fmt: skip
+    return click.option("--lr", type=float, default=None,
+                        help="Learning rate [default: the model's].")(func)  # fmt: skip
+
+
+def optimizer_changes(lr: float | None, weight_decay: float | None) -> dict:
+    """The given --lr / --weight-decay as TrainConfig changes, checked."""
+    changes = {}
+    if lr is not None:
+        if not (math.isfinite(lr) and 0 < lr <= 10):
+            raise UserError(f"--lr must be in (0, 10], got {lr}")
+        changes["lr"] = lr
+    if weight_decay is not None:
+        if not (math.isfinite(weight_decay) and 0 <= weight_decay <= 1000):
+            raise UserError(f"--weight-decay must be in [0, 1000], got {weight_decay}")
+        changes["weight_decay"] = weight_decay
+    return changes
 
 
 FRAC_HELP = (

@@ -167,3 +167,22 @@ def test_existing_run_folder_is_not_overwritten(tmp_path):
     forced = invoke("run", "modadd", "--p", "11", "--out", str(tmp_path), "--force")
     assert forced.exit_code == 2 and "not a synthcmp run folder" in forced.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]
+
+
+def test_a_run_that_does_not_grok_says_so_and_its_advice_runs(tmp_path):
+    """The advice printed for a run that did not generalize is a command that exists: it
+    continues the same run folder and then groks."""
+    import shlex
+
+    run_dir = tmp_path / "short"
+    first = invoke("run", "modadd", "--p", "31", "--steps", "30", "--out", str(run_dir),
+                   "--no-plots")  # fmt: skip
+    assert first.exit_code == 0, first.output
+    assert "Not grokked in 30 steps" in first.stderr
+    command = next(line for line in first.stderr.splitlines() if "--resume" in line)
+    args = shlex.split(command)
+    assert args[:2] == ["synthcmp", "run"] and "--steps" in args
+    again = invoke(*args[1:], "--no-plots", "--json")
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout)["train"]["grok_step"] is not None
+    assert "Not grokked" not in again.stderr

@@ -13,6 +13,8 @@ from synthcmp.ui import (
     console,
     err_console,
     frac_option,
+    optimizer_changes,
+    optimizer_options,
     print_json,
     task_header,
     task_options,
@@ -66,6 +68,7 @@ class RunDisplay:
 @click.option("--model", type=click.Choice(["transformer", "mlp"]), default="transformer",
               show_default=True, help="Network architecture.")  # fmt: skip
 @frac_option
+@optimizer_options
 @click.option("--steps", type=int, default=None, help="Most training steps [default: the model's].")
 @click.option("--top", type=int, default=5, show_default=True, help="Programs to keep and match.")
 @click.option("--program", "programs", multiple=True, metavar="EXPR",
@@ -82,8 +85,8 @@ class RunDisplay:
 @click.option("--force", is_flag=True,
               help="Overwrite an existing run folder (one synthcmp made) and --html file.")  # fmt: skip
 @click.pass_context
-def run(ctx: click.Context, task: Task, seed: int, model, frac, steps, top, programs, out,
-        as_json, html_path, no_plots, device, resume, force) -> None:  # fmt: skip
+def run(ctx: click.Context, task: Task, seed: int, model, frac, lr, weight_decay, steps, top,
+        programs, out, as_json, html_path, no_plots, device, resume, force) -> None:  # fmt: skip
     """Run the synthesizer and the network on TASK's shared split, extract the network's
     circuit, match it to the shortest programs and write a report.
 
@@ -97,7 +100,9 @@ def run(ctx: click.Context, task: Task, seed: int, model, frac, steps, top, prog
     from neural.store import STATE, open_run, read_metrics
     from neural.train import TrainingDiverged, check_device
     from synthcmp.commands.train import (
+        advice,
         default_run_dir,
+        print_advice,
         print_resume_hint,
         resume_command,
         stored_config,
@@ -124,9 +129,11 @@ def run(ctx: click.Context, task: Task, seed: int, model, frac, steps, top, prog
             err_console.print("[dim]--no-plots: the HTML report will have no figures[/]")
     run_dir = Path(out) if out is not None else default_run_dir(task, seed)
     options = RunOptions(model=model, frac=frac, steps=steps, seed=seed, top=top,
-                         plots=not no_plots, device=device, programs=programs)  # fmt: skip
+                         plots=not no_plots, device=device, programs=programs,
+                         optimizer=optimizer_changes(lr, weight_decay))  # fmt: skip
     if resume:
-        given = {"model": (model, lambda c: c.model.kind), "frac": (frac, lambda c: c.train_frac)}
+        given = {"model": (model, lambda c: c.model.kind), "frac": (frac, lambda c: c.train_frac),
+                 "lr": (lr, lambda c: c.lr), "weight_decay": (weight_decay, lambda c: c.weight_decay)}  # fmt: skip
         config = stored_config(ctx, run_dir, task, given)
         config = config.replace(**({"steps": steps} if steps is not None else {}))
     else:
@@ -179,5 +186,6 @@ def run(ctx: click.Context, task: Task, seed: int, model, frac, steps, top, prog
         print_json(report)
         return
     render_report(report, console, task, metrics, top)
+    print_advice(advice(task, report.get("train") or {}, run_dir, "run"))
     if html is not None:
         console.print(f"[dim]HTML report:[/] {html}")

@@ -19,6 +19,8 @@ from synthcmp.ui import (
     console,
     err_console,
     frac_option,
+    optimizer_changes,
+    optimizer_options,
     print_json,
     task_header,
     task_options,
@@ -36,10 +38,10 @@ def default_run_dir(task: Task, seed: int, root: Path = Path("runs")) -> Path:
     return root / f"{task.name}-{size}-s{seed}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-def resume_command(task: Task, run_dir: Path, command: str = "train", options=()) -> str:
-    """The command line that continues this run (for the Ctrl-C message)."""
+def task_args(task: Task) -> list[str]:
+    """The command-line arguments that name ``task`` again."""
     spec = task.spec
-    args = ["synthcmp", command]
+    args = []
     if spec is None or spec.name is not None:
         args.append(task.name)
     if spec is not None and spec.expr is not None:
@@ -52,8 +54,42 @@ def resume_command(task: Task, run_dir: Path, command: str = "train", options=()
         args += ["--noise", str(spec.noise)]
     if spec is not None and spec.seed:
         args += ["--seed", str(spec.seed)]
-    args += [*options, "--out", str(run_dir), "--resume"]
-    return shlex.join(args)
+    return args
+
+
+def resume_command(task: Task, run_dir: Path, command: str = "train", options=()) -> str:
+    """The command line that continues this run (for the Ctrl-C message and advice)."""
+    return shlex.join(["synthcmp", command, *task_args(task), *options, "--out", str(run_dir),
+                       "--resume"])  # fmt: skip
+
+
+def advice(task: Task, summary: dict, run_dir: Path, command: str) -> list[str]:
+    """What to try when a run did not generalize, as commands that exist; none when it
+    grokked, or for a random table (where memorization is the right answer)."""
+    if summary.get("grok_step") is not None or task.family == "table":
+        return []
+    steps = int(summary.get("steps") or 0)
+    config = summary.get("config") or {}
+    more = ["--steps", str(max(2 * steps, 1000))]
+    lines = [
+        f"Not grokked in {steps:,} steps. Grokking can come late; continue training with:",
+        resume_command(task, run_dir, command, more),
+    ]
+    frac = float(config.get("train_frac") or 0.3)
+    if frac < 0.8:
+        again = ["synthcmp", command, *task_args(task), "--frac", f"{min(0.8, frac + 0.3):.2g}"]
+        if summary.get("memorization_step") is None:  # weight decay fought the memorizing
+            again += ["--weight-decay", "1"]
+        lines += ["or give it more training pairs (a new run):", shlex.join(again)]
+    return lines
+
+
+def print_advice(lines: list[str]) -> None:
+    for i, line in enumerate(lines):  # commands on lines of their own, never wrapped
+        if i % 2:
+            err_console.print(line, soft_wrap=True, markup=False, highlight=False)
+        else:
+            err_console.print(f"[yellow]{line}[/]" if i == 0 else line)
 
 
 def describe_config(config) -> str:
@@ -84,7 +120,8 @@ def stored_config(ctx: click.Context, run_dir: Path, task: Task, given: dict):
     for name, (mine, theirs) in given.items():
         from_command_line = ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
         if from_command_line and mine != theirs(stored):
-            raise UserError(f"{run_dir} was trained with --{name} {theirs(stored)}, not {mine}")
+            option = "--" + name.replace("_", "-")
+            raise UserError(f"{run_dir} was trained with {option} {theirs(stored)}, not {mine}")
     store.check_resumable(run_dir, task, stored)
     store.load_state(run_dir)
     return stored
@@ -100,6 +137,7 @@ def stored_config(ctx: click.Context, run_dir: Path, task: Task, given: dict):
     help="Network architecture.",
 )
 @frac_option
+@optimizer_options
 @click.option("--steps", type=int, default=None, help="Most training steps (default: the model's).")
 @click.option(
     "--out",
@@ -120,6 +158,8 @@ def train(
     seed: int,
     model: str,
     frac: float | None,
+    lr: float | None,
+    weight_decay: float | None,
     steps: int | None,
     out: str | None,
     resume: bool,
@@ -147,14 +187,16 @@ def train(
     if resume and force:
         raise UserError("--resume and --force contradict each other; pick one")
     check_device(device)  # before any folder is made
-    changes = {"train_frac": train_frac(frac, task), "seed": seed, "device": device}
+    changes = {"train_frac": train_frac(frac, task), "seed": seed, "device": device,
+               **optimizer_changes(lr, weight_decay)}  # fmt: skip
     if steps is not None:
         changes["steps"] = steps
     config = default_config(model, **changes)
     run_dir = Path(out) if out is not None else default_run_dir(task, seed)
 
     if resume:  # the stored settings win; only --steps and --device may change
-        given = {"model": (model, lambda c: c.model.kind), "frac": (frac, lambda c: c.train_frac)}
+        given = {"model": (model, lambda c: c.model.kind), "frac": (frac, lambda c: c.train_frac),
+                 "lr": (lr, lambda c: c.lr), "weight_decay": (weight_decay, lambda c: c.weight_decay)}  # fmt: skip
         stored = stored_config(ctx, run_dir, task, given)
         config = stored.replace(device=device, **({"steps": steps} if steps is not None else {}))
 
@@ -181,3 +223,4 @@ def train(
         print_json(summary)
     else:
         console.print(summary_table(summary))
+        print_advice(advice(task, summary, run_dir, "train"))

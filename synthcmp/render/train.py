@@ -80,7 +80,7 @@ def verdict(summary: dict) -> str:
         return f"memorized; test accuracy stays at chance (1/n = {pct(chance)})"
     return (
         f"memorized, not grokked in {summary['steps']} steps "
-        f"(test accuracy {pct(final['test_acc'])}); more --steps with --resume may get there"
+        f"(test accuracy {pct(final['test_acc'])})"
     )
 
 
