@@ -82,7 +82,7 @@ def ladder(name: str, p: int, frac: float, steps: int, tmp: Path) -> dict:
 
 
 def main(quick: bool) -> None:
-    p, frac, steps = (23, 0.8, 1500) if quick else (59, 0.6, 3000)
+    p, frac, steps = (23, 0.8, 1500) if quick else (59, 0.3, 3000)
     print(f"p = {p}, {frac:.0%} of the pairs for training, the same network on both tasks\n")
     with tempfile.TemporaryDirectory() as tmp:
         rows = [ladder(name, p, frac, steps, Path(tmp)) for name in ("modadd", "lookup")]

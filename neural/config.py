@@ -22,7 +22,9 @@ it slow:
   general solution (Omnigrok: grokking time ∝ 1 / (lr · weight decay)) takes a few hundred
   steps rather than ten thousand;
 * **a slightly larger initialization** (``init_scale`` 1.25): starting at a larger weight
-  norm keeps the network in the memorizing regime a little longer (Liu et al. 2022).
+  norm keeps the network in the memorizing regime a little longer (Liu et al. 2022);
+* **smaller steps once it has grokked** (``lr_after_grok`` 0.3): at this learning rate and
+  decay some runs fall out of the solution again a few dozen steps after grokking.
 
 ``benchmarks/grok.py`` measures the result over seeds 0–9 (memorization step, test accuracy
 then, grok step, their ratio, seconds) and per p; ``docs/defaults.md`` records the search
@@ -65,6 +67,10 @@ class TrainConfig(JsonMixin):
       decay and groks fastest with much; ramping the decay lets it first fit its training
       pairs cleanly (test accuracy near chance) and then be pushed hard towards the
       low-norm, general solution — the two phases of grokking, in seconds.
+    * ``lr_after_grok`` — the learning rate is multiplied by this once the run has grokked.
+      Why: with a large learning rate and strong decay the generalizing network can fall
+      out of its solution again a few dozen steps later (test accuracy dips to 30–60%,
+      Adam's "slingshot"); smaller steps after grokking keep it, and cleanup goes on.
     * ``grokfast_lambda`` — strength λ of the Grokfast EMA gradient filter (0 = off) with
       EMA decay ``grokfast_alpha``.
     * ``log_every`` — a metrics row (train *and* test loss/accuracy, weight norm) every this
@@ -80,6 +86,7 @@ class TrainConfig(JsonMixin):
     betas: tuple[float, float] = (0.9, 0.98)
     warmup: int = 10
     decay_warmup: int = 0
+    lr_after_grok: float = 1.0
     train_frac: float = 0.3
     seed: int = 0
     batch_size: int | None = None
@@ -104,6 +111,7 @@ class TrainConfig(JsonMixin):
             (self.batch_size is None or self.batch_size >= 1, "batch_size must be ≥ 1"),
             (self.warmup >= 0, f"warmup must be ≥ 0, got {self.warmup}"),
             (self.decay_warmup >= 0, f"decay_warmup must be ≥ 0, got {self.decay_warmup}"),
+            (0 < self.lr_after_grok <= 1, f"lr_after_grok must be in (0, 1], got {self.lr_after_grok}"),
             (0 <= self.grokfast_alpha < 1, "grokfast_alpha must be in [0, 1)"),
         ]
         for ok, message in checks:
@@ -127,6 +135,7 @@ DEFAULTS: dict[str, TrainConfig] = {
         lr=1e-2,
         weight_decay=4.0,
         decay_warmup=100,
+        lr_after_grok=0.3,
         train_frac=DEFAULT_TRAIN_FRAC,
         stop_after_grok=300,
         steps=3000,

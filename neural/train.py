@@ -335,7 +335,8 @@ def _train(task, config, on_step, run_dir, resume, interrupted) -> Run:
             write_summary(step, "interrupted")
             raise TrainingInterrupted(run_dir, step)
         for group in optimizer.param_groups:  # warmups: pure functions of the step
-            group["lr"] = config.lr * ramp(step, config.warmup)
+            annealed = config.lr_after_grok if grok_step is not None and step > grok_step else 1.0
+            group["lr"] = config.lr * ramp(step, config.warmup) * annealed
             group["weight_decay"] = config.weight_decay * ramp(step, config.decay_warmup)
 
         if config.batch_size is None:
