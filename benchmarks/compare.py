@@ -44,7 +44,7 @@ import torch  # noqa: E402
 from compare import analyse_model, load_or_synthesize  # noqa: E402
 from compare.progress import detect_phases, progress_measures  # noqa: E402
 from neural import default_config, load_run, train  # noqa: E402
-from taskcore.table import get_task  # noqa: E402
+from taskcore.registry import get_task  # noqa: E402
 
 
 def bench(run_dir: Path, top: int) -> dict:

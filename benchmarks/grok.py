@@ -35,7 +35,8 @@ def child(spec: dict) -> dict:
     """One training run in this process; its numbers as a dict."""
     from neural.config import REFERENCE, default_config
     from neural.train import train
-    from taskcore.table import default_train_frac, get_task
+    from taskcore.registry import get_task
+    from taskcore.table import default_train_frac
 
     task = get_task("modadd", p=spec["p"])
     if spec["recipe"] == "reference":

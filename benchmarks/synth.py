@@ -32,7 +32,7 @@ from pathlib import Path
 sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
 
 from synth import SynthConfig, synthesize  # noqa: E402
-from taskcore.table import POWER_TASKS, get_task  # noqa: E402
+from taskcore.registry import POWER_TASKS, get_task  # noqa: E402
 
 
 def run_cvc5(task, split, timeout_s: float) -> float | None:

@@ -7,10 +7,10 @@ any the user names, the memorized table and the near misses of the best one
 then measures every checkpoint: the progress measures, the phases and the description
 length over training (:mod:`compare.progress`).
 
-Which analysis applies is said, not assumed: the Fourier circuit is read over Z_n (or the
-discrete logs of Z_p); for a non-abelian group such as S5 the Fourier modes of Z_n over
-*indices* of permutations mean nothing, so no circuit is extracted there and the report
-rests on behaviour and bits.
+Which analysis applies is said, not assumed: a modular task's circuit is read in the
+Fourier basis of Z_n (or of the discrete logs of Z_p); a group task's in the group's own
+irreducible representations (Fourier modes of Z_120 over the *indices* of S5's
+permutations would mean nothing).
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ from compare.match import (
 )
 from compare.network import Probe
 from compare.progress import Phases, ProgressPoint, detect_phases, dl_curve, progress_measures
-from taskcore import groups
 from taskcore.errors import TaskError
 from taskcore.files import atomic_write_json, read_json_capped
 from taskcore.language import Expr
@@ -46,7 +45,7 @@ SYNTH_FILE = "synth.json"
 MAX_SYNTH_BYTES = 64 * 2**20
 COMPARE_THREADS = 1
 FOURIER = "fourier"
-BEHAVIOUR_ONLY = "behaviour and bits"
+IRREPS = "irreps"
 
 
 @dataclass(frozen=True)
@@ -75,7 +74,7 @@ class CompareResult(JsonMixin):
     run_dir: str | None
     task: str
     n: int
-    analysis: str  # FOURIER, or BEHAVIOUR_ONLY with ``why``
+    analysis: str  # FOURIER or IRREPS, with ``why``
     why: str
     circuit: Circuit | None
     match: Match
@@ -107,12 +106,11 @@ class Analysis:
 
 
 def which_analysis(task: Task) -> tuple[str, str]:
-    """(analysis, why): Fourier over Z_n unless the task is a non-abelian group."""
-    if task.group is not None and not groups.group_by_name(task.group).abelian:
-        return BEHAVIOUR_ONLY, (
-            f"{task.group} is not abelian: Fourier modes of Z_{task.n} over the indices of its "
-            "elements mean nothing there (its own analysis uses the group's irreducible "
-            "representations), so this report rests on behaviour and bits"
+    """(analysis, why): the group's irreps for a group task, Fourier over Z_n otherwise."""
+    if task.group is not None:
+        return IRREPS, (
+            f"{task.group}'s irreducible representations: its circuit is Σ_ρ α_ρ χ_ρ(u·c⁻¹) "
+            "(Chughtai et al. 2023; Fourier modes are the irreps of Z_p)"
         )
     return FOURIER, ""
 
@@ -141,14 +139,24 @@ def depends_on_both(v: np.ndarray) -> bool:
 
 
 def near_misses(program: Expr, task: Task) -> list[str]:
-    """The controls of a matched modular program f: f + 1, 2·f and inv(f), as text."""
+    """The controls of a matched program f, as text: f + 1, 2·f and inv(f) mod n; in a group
+    inv(f), f·f and f with x and y swapped (x·y against y·x)."""
     from synth import parse_program
 
-    if task.algebra.group is not None:
-        return []
     text = program.to_text()
-    return [parse_program(c, task).to_text() for c in (f"({text}) + 1", f"2 * ({text})",
-                                                        f"inv({text})")]  # fmt: skip
+    if task.algebra.group is None:
+        controls = [f"({text}) + 1", f"2 * ({text})", f"inv({text})"]
+    else:
+        swapped = "".join({"x": "y", "y": "x"}.get(ch, ch) for ch in text)
+        controls = [f"inv({text})", f"({text}) * ({text})", swapped]
+    x, y = task.pairs()
+    mine = task.algebra.values(program, x, y)
+    out = []
+    for control in controls:  # a "near miss" equal to f on the domain is no control
+        parsed = parse_program(control, task)
+        if not np.array_equal(task.algebra.values(parsed, x, y), mine):
+            out.append(parsed.to_text())
+    return out
 
 
 class _Matcher:
@@ -215,7 +223,7 @@ def analyse_model(
     seen = probe(model, task.n)
     analysis, why = which_analysis(task)
     circuit, fit, intervener = None, None, None
-    if analysis == FOURIER:
+    if analysis in (FOURIER, IRREPS):
         fit = choose_form(seen.logits, candidate_bases(task))
         circuit = extract_circuit(
             seen.logits, task, split, seen.embedding, seen.neurons, NEURON_LAYER, fit=fit

@@ -2,9 +2,10 @@
 
 The circuit read off the logits (:mod:`compare.logits`) is itself a program,
 
-    f(x, y) = argmax_c Σ_{k ∈ K} α_k cos(ω_k(u(x, y) − c)),
+    f(x, y) = argmax_c Σ_{ρ ∈ K} α_ρ χ_ρ(u(x, y)·c⁻¹)     (for Z_p: Σ_k α_k 2cos(ω_k(u − c))),
 
-with a sympy form, a networkx graph (inputs → waves → products → logits → argmax), a
+with a sympy form, a networkx graph (inputs → irrep features → products → logits →
+argmax), a
 *faithfulness* (the share of valid inputs where its argmax equals the network's) and a
 description length of the training data in bits, under the same two-part code as every
 program (:mod:`synth.mdl`):
@@ -28,7 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from compare.fourier import Basis, omega
+from compare.fourier import Basis
 from compare.logits import (
     FORMS,
     Form,
@@ -52,21 +53,19 @@ from taskcore.table import Split, Task
 MAX_QUANT_BITS = 12
 
 
-
-
 def circuit_predictions(
     basis: Basis, form: Form, key: list[int], alphas: np.ndarray, zero_class: int | None
 ) -> np.ndarray:
-    """(n, n) predictions of ``argmax_c Σ_k α_k cos(ω_k(u(x, y) − c))``.
+    """(n, n) predictions of ``argmax_c Σ_ρ α_ρ χ_ρ(u(x, y)·c⁻¹)``.
 
     The argmax depends on u alone, so it is computed once per value of u. Inputs off the
     basis grid (0 in the dlog basis) get ``zero_class``.
     """
     n, m = basis.n, basis.m
-    t = np.arange(m)
+    h = basis.harmonics
     if key:
-        phase = omega(np.asarray(key), m)[:, None, None] * (t[:, None] - t[None, :])
-        score = np.tensordot(alphas, np.cos(phase), axes=1)  # (u, c position)
+        chi = np.stack([h.character(r) for r in key])  # (K, m)
+        score = np.tensordot(np.asarray(alphas), chi, axes=1)[h.quotient]  # (u, c position)
         best = basis.residue[score.argmax(axis=1)]
     else:
         best = np.full(m, zero_class if zero_class is not None else 0)
@@ -84,23 +83,26 @@ def quantize(alphas: np.ndarray, q: int) -> np.ndarray:
     return np.round(alphas * scale) / scale
 
 
-def template_bits(n_bases: int, m: int, n_key: int, q: int, zero_rule: bool, n: int) -> float:
+def template_bits(
+    n_bases: int, n_forms: int, n_irreps: int, n_key: int, q: int, zero_rule: bool, n: int
+) -> float:
     """L(template): the bits that rebuild the circuit, under this prefix code —
 
-    * which basis: log2(number of candidate bases) (additive, or discrete-log at a prime);
-    * which form u = ±x ± y: log2 4 = 2 bits;
-    * how many key frequencies K: an integer, Elias gamma of K + 1;
-    * which ones: a subset, log2 C(⌊m/2⌋, K);
-    * the coefficient precision q: Elias gamma of q + 1; then each α_k as a sign and q bits
+    * which basis: log2(number of candidate bases) (additive, or discrete-log at a prime;
+      a group's own irreps);
+    * which form u: log2(number of candidate forms) (u = ±x ± y: 2 bits);
+    * how many key irreps K: an integer, Elias gamma of K + 1;
+    * which ones: a subset of the non-trivial irreps, log2 C(R, K) (R = ⌊m/2⌋ for Z_m);
+    * the coefficient precision q: Elias gamma of q + 1; then each α as a sign and q bits
       of magnitude relative to the largest (q is the smallest precision that leaves the
       circuit's predictions unchanged);
     * the dlog basis only: the class predicted when x or y is 0 (0 has no log): log2 n.
 
-    The fixed parts every circuit shares (waves, products, argmax) cost nothing, as the
+    The fixed parts every circuit shares (characters, products, argmax) cost nothing, as the
     grammar's fixed meaning of ``+`` costs a program nothing.
     """
-    bits = choice_bits(n_bases) + choice_bits(len(FORMS)) + integer_bits(n_key)
-    bits += subset_bits(m // 2, n_key)
+    bits = choice_bits(n_bases) + choice_bits(n_forms) + integer_bits(n_key)
+    bits += subset_bits(n_irreps, n_key)
     if n_key:
         bits += integer_bits(q) + n_key * (q + 1)
     if zero_rule:
@@ -109,46 +111,54 @@ def template_bits(n_bases: int, m: int, n_key: int, q: int, zero_rule: bool, n: 
 
 
 def circuit_sympy(form: Form, key: list[int], alphas: np.ndarray):
-    """``argmax(Σ_k α_k cos(2πk/m (u − c)), c)`` with α rounded to 3 decimals."""
+    """``argmax(Σ α χ(u·c⁻¹), c)`` with α rounded to 3 decimals (for Z_m, χ_k = 2cos(…))."""
     import sympy
 
-    c = sympy.Symbol("c")
-    u = form.sympy_u()
-    m = form.basis.m
-    terms = [
-        sympy.Float(round(float(a), 3), 4) * sympy.cos(2 * sympy.pi * k / m * (u - c))
-        for k, a in zip(key, alphas, strict=True)
-    ]
+    u, m, h = form.sympy_u(), form.basis.m, form.basis.harmonics
+    if form.basis.kind == "irreps":
+        c = sympy.Symbol("c", commutative=False)
+        terms = [sympy.Float(round(float(a), 3), 4)
+                 * sympy.Function(f"χ[{h.names[r]}]")(u * c**-1)
+                 for r, a in zip(key, alphas, strict=True)]  # fmt: skip
+    else:
+        c = sympy.Symbol("c")
+        terms = [sympy.Float(round(float(a), 3), 4) * 2 * sympy.cos(2 * sympy.pi * k / m * (u - c))
+                 for k, a in zip(key, alphas, strict=True)]  # fmt: skip
     return sympy.Function("argmax")(sympy.Add(*terms), c)
 
 
 def circuit_graph(form: Form, key: list[int], alphas: np.ndarray):
-    """inputs → frequency features → products → logits → argmax, edges child → parent.
+    """inputs → irrep features → products → logits → argmax, edges child → parent.
 
-    For each key frequency k: the features cos/sin(ω_k x) and cos/sin(ω_k y) (of log x and
-    log y in the dlog basis); the products cos(ω_k u) = cos ω_k x̃ cos ω_k ỹ − sin sin and
-    sin(ω_k u) = sin cos + cos sin (with signs from the form); then the logit node
-    Σ_k α_k cos(ω_k(u − c)) and the argmax over c.
+    For each key irrep ρ: its features of x and of y (for Z_m cos/sin(ω_k x), of log x in
+    the dlog basis; for a group the matrix entries of ρ(x)), the products that make ρ(u)
+    (cos(ω_k u) = cos ω_k x̃ cos ω_k ỹ − sin sin, …; ρ(x·y) = ρ(x)ρ(y)), then the logit node
+    Σ α_ρ χ_ρ(u·c⁻¹) and the argmax over c.
     """
     import networkx as nx
 
     g = nx.DiGraph()
-    lx, ly = ("x", "y") if form.basis.kind == "additive" else ("log x", "log y")
+    names = form.basis.harmonics.names
+    lx, ly = ("log x", "log y") if form.basis.kind == "dlog" else ("x", "y")
     g.add_node("x", label="x", kind="input")
     g.add_node("y", label="y", kind="input")
-    g.add_node("logits", label="Σ_k α_k cos(ω_k(u − c))", kind="logits", u=form.text)
+    g.add_node("logits", label="Σ α_ρ χ_ρ(u·c⁻¹)", kind="logits", u=form.text)
     g.add_node("argmax", label="argmax_c", kind="output")
     g.add_edge("logits", "argmax")
+    cyclic = form.basis.kind != "irreps"
     for k, a in zip(key, alphas, strict=True):
+        parts = ("cos", "sin") if cyclic else ("ρ",)
         for var, lab in (("x", lx), ("y", ly)):
-            for fn in ("cos", "sin"):
+            for fn in parts:
                 node = f"{fn}{k}({var})"
-                g.add_node(node, label=f"{fn}(ω_{k} {lab})", kind="feature", freq=k)
+                text = f"{fn}(ω_{k} {lab})" if cyclic else f"{names[k]}({lab})"
+                g.add_node(node, label=text, kind="feature", freq=k)
                 g.add_edge(var, node)
-        for fn in ("cos", "sin"):
+        for fn in parts:
             node = f"{fn}{k}(u)"
-            g.add_node(node, label=f"{fn}(ω_{k} u)", kind="product", freq=k)
-            for src in ("cos", "sin"):
+            g.add_node(node, label=f"{fn}(ω_{k} u)" if cyclic else f"{names[k]}(u)",
+                       kind="product", freq=k)  # fmt: skip
+            for src in parts:
                 g.add_edge(f"{src}{k}(x)", node)
                 g.add_edge(f"{src}{k}(y)", node)
             g.add_edge(node, "logits", alpha=float(a))
@@ -160,13 +170,16 @@ class Circuit(JsonMixin):
     """The circuit extracted from one network: what it computes and how well that holds.
 
     Losses are cross-entropies in nats; shares and scores are in [0, 1]. ``frequency_share``
-    and ``embedding_share`` are indexed by frequency k = 0 … ⌊m/2⌋.
+    and ``embedding_share`` are indexed by irrep (for Z_m by frequency k = 0 … ⌊m/2⌋);
+    ``key_frequencies`` lists the key irreps' indices (for Z_m the frequencies themselves) and
+    ``key_irreps`` describes each: name, dim (of ρ's matrices), share (of the logits along u),
+    embedding share, α.
     """
 
-    basis: str  # "additive" | "dlog"
-    g: int  # primitive root of the dlog basis (0 for additive)
-    m: int  # order of the cyclic group analysed
-    form: str  # u, e.g. "x + y"
+    basis: str  # "additive" | "dlog" | "irreps"
+    g: int  # primitive root of the dlog basis (0 otherwise)
+    m: int  # order of the group analysed
+    form: str  # u, e.g. "x + y", "x * y"
     key_frequencies: list[int]
     alpha: list[float]
     fve: float
@@ -192,6 +205,9 @@ class Circuit(JsonMixin):
     neuron_frequency: list[int] = field(default_factory=list)  # per neuron (0: dead)
     neuron_share: list[float] = field(default_factory=list)  # per neuron
     expression: str = ""
+    group: str | None = None  # the group of an "irreps" basis
+    key_irreps: list[dict] = field(default_factory=list)
+    irrep_names: list[str] = field(default_factory=list)  # every irrep's name, by index
 
     @property
     def found(self) -> bool:
@@ -199,13 +215,8 @@ class Circuit(JsonMixin):
         return bool(self.key_frequencies) and self.faithfulness >= FAITHFUL
 
     def form_obj(self) -> Form:
-        kind = (
-            Basis("additive", self.m)
-            if self.basis == "additive"
-            else Basis("dlog", self.m + 1, self.g)
-        )
-        a, b = _FORM_OF_TEXT[self.form]
-        return Form(kind, a, b)
+        n = self.m + 1 if self.basis == "dlog" else self.m
+        return Form(Basis(self.basis, n, self.g, self.group), self.form)
 
     def to_sympy(self):
         return circuit_sympy(self.form_obj(), self.key_frequencies, np.asarray(self.alpha))
@@ -224,11 +235,6 @@ class Circuit(JsonMixin):
             self.zero_class,
         )
 
-
-_FORM_OF_TEXT = {
-    **{Form(Basis("additive", 2), a, b).text: (a, b) for a, b in FORMS},
-    **{Form(Basis("dlog", 3, 2), a, b).text: (a, b) for a, b in FORMS},
-}
 
 
 # ---------------------------------------------------------------------------------------
@@ -279,8 +285,9 @@ def circuit_program(
     net_pred = np.where(task.domain, logits.argmax(axis=2), -1)
     faithful = float((exact == net_pred)[task.domain].mean())
     template = template_bits(
-        len(candidate_bases(task)), basis.m, len(key), q, zero_class is not None, n
-    )
+        len(candidate_bases(task)), len(FORMS[basis.kind]), basis.harmonics.count - 1,
+        len(key), q, zero_class is not None, n,
+    )  # fmt: skip
     wrong = int((exact[split.x_train, split.y_train] != split.out_train).sum())
     return CircuitProgram(exact, zero_class, q, faithful, template, wrong,
                           template + data_bits(wrong, split.n_train, n))  # fmt: skip
@@ -312,7 +319,7 @@ def extract_circuit(
     share = None
     if embedding is not None:
         share = embedding_share(np.asarray(embedding, dtype=np.float64), basis)
-        key += embedding_key_frequencies(share, exclude=key)
+        key += embedding_key_frequencies(share, exclude=key, sizes=basis.harmonics.sizes)
     alphas = alpha(fit, key)
     restricted, excluded = restricted_excluded(logits, task, split, fit, key)
     cover = grid_mask(basis, n) & task.domain
@@ -368,4 +375,12 @@ def extract_circuit(
         neuron_frequency=[] if neurons is None else [int(k) for k in nf],
         neuron_share=[] if neurons is None else [round(float(v), 4) for v in ns],
         expression=str(circuit_sympy(form, key, alphas)) if with_expression else "",
-    )
+        group=basis.group,
+        key_irreps=[
+            {"name": basis.harmonics.names[r], "dim": basis.harmonics.dims[r],
+             "share": float(fit.share[r]), "alpha": float(a),
+             "embedding_share": float(share[r]) if share is not None else None}
+            for r, a in zip(key, alphas, strict=True)
+        ],
+        irrep_names=list(basis.harmonics.names),
+    )  # fmt: skip

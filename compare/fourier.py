@@ -36,11 +36,6 @@ def omega(k: int | np.ndarray, m: int) -> float | np.ndarray:
     return 2 * np.pi * np.asarray(k) / m
 
 
-def n_frequencies(m: int) -> int:
-    """The frequencies of Z_m are k = 0 … ⌊m/2⌋; this is how many there are."""
-    return m // 2 + 1
-
-
 def fourier_basis(m: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """The real orthonormal Fourier basis of Z_m, as rows.
 
@@ -138,27 +133,31 @@ def _is_prime(q: int) -> bool:
 
 @dataclass(frozen=True)
 class Basis:
-    """How residues are laid out on a circle before taking Fourier transforms.
+    """How symbols are laid out as elements of a group before harmonic analysis.
 
     ``kind == "additive"``: position i is the residue i, on Z_n (m = n).
     ``kind == "dlog"``: position i is the residue g^i mod p, on Z_{p−1} (m = p − 1); 0 has
-    no position. In both, ``residue[i]`` is the residue at position i and ``position[r]``
-    its inverse (−1 for 0 in the dlog basis). Then a task ``x ∘ y`` that is addition or
-    multiplication becomes ``i + j (mod m)`` on positions.
+    no position. ``kind == "irreps"``: the symbols are the elements of ``group`` (S5, D13…),
+    position i is element i, and the analysis uses the group's irreducible representations.
+    In all three, ``residue[i]`` is the symbol at position i and ``position[r]`` its inverse
+    (−1 for 0 in the dlog basis). A task ``x ∘ y`` that is the group's operation becomes
+    ``i · j`` on positions; ``harmonics`` is the analysis of that group
+    (:mod:`compare.harmonics`).
     """
 
-    kind: str  # "additive" | "dlog"
+    kind: str  # "additive" | "dlog" | "irreps"
     n: int  # symbols of the task
     g: int = 0  # the primitive root, for "dlog"
+    group: str | None = None  # the group, for "irreps"
 
     @property
     def m(self) -> int:
-        """The order of the cyclic group the Fourier analysis runs over."""
-        return self.n if self.kind == "additive" else self.n - 1
+        """The order of the group the analysis runs over."""
+        return self.n - 1 if self.kind == "dlog" else self.n
 
     @cached_property
     def residue(self) -> np.ndarray:
-        if self.kind == "additive":
+        if self.kind != "dlog":
             return np.arange(self.n)
         return np.array([pow(self.g, i, self.n) for i in range(self.n - 1)], dtype=np.int64)
 
@@ -168,16 +167,19 @@ class Basis:
         pos[self.residue] = np.arange(self.m)
         return pos
 
+    @cached_property
+    def harmonics(self):
+        """The harmonic analysis of the group of positions: Fourier over Z_m, or irreps."""
+        from compare.harmonics import Cyclic, Irreducible
+        from taskcore.groups import group_by_name
+
+        return Irreducible(group_by_name(self.group)) if self.kind == "irreps" else Cyclic(self.m)
+
     def reindex(self, a: np.ndarray, axes: tuple[int, ...] = (0,)) -> np.ndarray:
-        """``a`` read at ``residue[i]`` along each of ``axes``: from residue order to positions."""
+        """``a`` read at ``residue[i]`` along each of ``axes``: from symbol order to positions."""
         for axis in axes:
             a = np.take(a, self.residue, axis=axis)
         return a
-
-    def describe(self) -> str:
-        if self.kind == "additive":
-            return f"Fourier over Z_{self.n}"
-        return f"Fourier over discrete logs (g = {self.g}, Z_{self.m})"
 
 
 def additive_basis(n: int) -> Basis:
@@ -187,3 +189,8 @@ def additive_basis(n: int) -> Basis:
 def dlog_basis(p: int) -> Basis:
     """The discrete-log basis mod a prime p, with its smallest primitive root."""
     return Basis("dlog", p, primitive_root(p))
+
+
+def irreps_basis(group: str, n: int) -> Basis:
+    """The elements of ``group`` (a name such as "S5") in their own order."""
+    return Basis("irreps", n, group=group)

@@ -149,3 +149,46 @@ def fourier_transformer(
         block.mlp.b_in.zero_()
         block.mlp.b_out.zero_()
     return model
+
+
+def standard_matrices(group) -> np.ndarray:
+    """(|G|, k−1, k−1): the standard representation of a group of permutations of k points —
+    the permutation matrices restricted to the vectors whose entries sum to 0, in an
+    orthonormal basis of that subspace (irreducible for S_k)."""
+    perms = np.array(group.elements)  # (|G|, k): element g sends point i to perms[g, i]
+    k = perms.shape[1]
+    P = np.zeros((len(perms), k, k))
+    P[np.arange(len(perms))[:, None], perms, np.arange(k)[None, :]] = 1.0  # P(g) e_i = e_g(i)
+    Q = np.linalg.qr(np.eye(k) - 1.0 / k)[0][:, : k - 1]  # orthonormal basis of Σ v = 0
+    return np.einsum("ai,gab,bj->gij", Q, P, Q)
+
+
+def group_mlp(group, matrices: np.ndarray, scale: float = 5.0):
+    """A :class:`neural.models.MLP` computing ``logits = scale · tr ρ(x)ρ(y)ρ(c)ᵀ =
+    scale · χ_ρ(x·y·c⁻¹)`` for an orthogonal representation given by its ``matrices``
+    (|G|, d, d): the embedding writes the entries of ρ(x) and ρ(y), the quadratic neurons
+    form every product ρ(x)_ij ρ(y)_jk (as ((a + b)² − (a − b)²) / 4), which sum to the entries
+    of ρ(x)ρ(y) = ρ(x·y), and the unembedding reads them against ρ(c)."""
+    from neural.models import ModelConfig, build_model
+
+    n, d = len(matrices), matrices.shape[1]
+    triples = [(i, j, k) for i in range(d) for j in range(d) for k in range(d)]
+    model = build_model(
+        ModelConfig(kind="mlp", d_model=d * d, d_mlp=2 * len(triples), act="quadratic",
+                    combine="concat"), n,
+    )  # fmt: skip
+    E = matrices.reshape(n, d * d)  # entry (i, j) at column i·d + j
+    W_in = np.zeros((2 * d * d, 2 * len(triples)))
+    W_out = np.zeros((2 * len(triples), d * d))  # to the entries (i, k) of ρ(x)ρ(y)
+    for t, (i, j, k) in enumerate(triples):
+        a, b = i * d + j, d * d + j * d + k  # ρ(x)_ij in the x half, ρ(y)_jk in the y half
+        W_in[[a, b], 2 * t] = 1.0
+        W_in[a, 2 * t + 1], W_in[b, 2 * t + 1] = 1.0, -1.0
+        W_out[2 * t, i * d + k], W_out[2 * t + 1, i * d + k] = 0.25, -0.25
+    U = scale * matrices.reshape(n, d * d).T  # (d², n): entry (i, k) read against ρ(c)_ik
+    with torch.no_grad():
+        model.E_x.copy_(torch.tensor(E))
+        model.E_y.copy_(torch.tensor(E))
+        model.W_in.copy_(torch.tensor(W_in))
+        model.W_U.copy_(torch.tensor(W_out @ U))
+    return model

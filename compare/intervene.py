@@ -6,7 +6,8 @@ ask *how*, take one internal node v of a program (u = x + y in ``x + y``; x² in
 
 1. **Locate** v in a layer. Regress the layer's activations h(x, y) on the node's waves
    ``φ(v) = [cos ω_k v, sin ω_k v]`` for the circuit's key frequencies k (v read in the
-   circuit's basis: its discrete log for products), over every valid input:
+   circuit's basis: its discrete log for products; in a group, the matrix entries of the key
+   irreps at v), over every valid input:
    ``h ≈ mean + A φ(v) + rest``, with ``rest`` uncorrelated with φ(v). The columns of A are
    where the layer writes v — as far as a linear map can tell.
 2. **Intervene.** For a base input b = (x, y) and a source input s = (x′, y′), write the
@@ -36,7 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from compare.fourier import Basis, omega
+from compare.fourier import Basis
 from taskcore.algebra import Algebra
 from taskcore.language import Expr
 
@@ -78,10 +79,12 @@ class Intervener:
         self.x, self.y = np.divmod(np.arange(n * n), n)
 
     def waves(self, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(features (len(v), 2K), defined (len(v),)): cos/sin(ω_k pos(v)) per key frequency."""
+        """(features (len(v), F), defined (len(v),)): v's key-irrep features — for Z_m
+        cos/sin(ω_k pos(v)) per key frequency, for a group an orthonormal basis of the key
+        irreps' matrix entries evaluated at v."""
         pos = self.basis.position[v]
-        phase = omega(np.asarray(self.key), self.basis.m)[None, :] * pos[:, None]
-        return np.concatenate([np.cos(phase), np.sin(phase)], axis=1), pos >= 0
+        features = self.basis.harmonics.features(np.maximum(pos, 0), self.key)
+        return features, pos >= 0
 
     def node(self, program: Expr, node: Expr) -> dict[str, float]:
         """IIA of ``node`` of ``program`` at every layer (NaN where it cannot be tested)."""

@@ -18,9 +18,9 @@ oriented so that higher means closer to the network:
   (A node of one input, like ``-y`` or ``x**2``, is read off that input's embedding by any
   network; it says nothing about the algorithm.)
 
-**Evidence must be able to fail.** Every modular program that is matched gets *near
-misses* (controls): ``f + 1``, ``2·f`` and ``inv(f)`` (for x + y: x + y + 1, 2x + 2y and
-inv(x + y)). A score counts as evidence for f only if f beats each control on it by at least
+**Evidence must be able to fail.** Every program that is matched gets *near misses*
+(controls): ``f + 1``, ``2·f`` and ``inv(f)`` mod n (for x + y: x + y + 1, 2x + 2y and
+inv(x + y)); in a group ``inv(f)``, ``f·f`` and f with x and y swapped (x·y against y·x). A score counts as evidence for f only if f beats each control on it by at least
 :data:`MARGIN`; the report prints the scores either way but says which separate.
 
 **The verdict is graded** (thresholds in :mod:`taskcore.events`): the network *implements* f

@@ -1,10 +1,12 @@
-"""Where the frequencies live: the embedding's Fourier spectrum and the MLP neurons' frequencies.
+"""Where the irreps live: the embedding's spectrum and the MLP neurons' irreps.
 
-* **embedding spectrum** — each frequency's share of the (centered) embedding's squared norm,
-  and how many of the largest carry 90% (:func:`embedding_share`, :func:`frequencies_for_mass`);
-* **neuron frequencies** — for every MLP neuron, the frequency k whose terms (cos/sin ω_k x,
-  cos/sin ω_k y and their products) explain most of its variance over the n² inputs, and that
-  share (:func:`neuron_frequencies`);
+* **embedding spectrum** — each irrep's share of the (centered) embedding's squared norm
+  (for Z_m: each frequency's), and how many of the largest carry 90%
+  (:func:`embedding_share`, :func:`frequencies_for_mass`);
+* **neuron irreps** — for every MLP neuron, the irrep ρ whose terms (functions of x in ρ,
+  of y in ρ, and their products; for Z_m cos/sin ω_k x, cos/sin ω_k y and products)
+  explain most of its variance over the n² inputs, and that share
+  (:func:`neuron_frequencies`);
 * **circle coordinates** — every residue's embedding on the plane that carries a key frequency
   (:func:`circle_coordinates`): a grokked network puts the residues on a circle there.
 """
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from compare.fourier import Basis, fold, spectrum, waves
+from compare.fourier import Basis, waves
 
 EMBED_MASS = 0.9  # "how many frequencies carry 90% of the embedding"
 
@@ -21,7 +23,7 @@ EMBED_MASS = 0.9  # "how many frequencies carry 90% of the embedding"
 
 
 def embedding_share(embedding: np.ndarray, basis: Basis) -> np.ndarray:
-    """Each frequency's share of the centered embedding's squared norm, k = 0 … ⌊m/2⌋.
+    """Each irrep's share of the centered embedding's squared norm (Z_m: k = 0 … ⌊m/2⌋).
 
     ``embedding`` is (n, d), one row per symbol in residue order (x and y embeddings side
     by side when a model has two). The mean row is removed first: a constant offset carries
@@ -29,7 +31,7 @@ def embedding_share(embedding: np.ndarray, basis: Basis) -> np.ndarray:
     """
     E = basis.reindex(embedding[: basis.n], axes=(0,))
     E = E - E.mean(axis=0)
-    energy = spectrum(E, axis=0)
+    energy = basis.harmonics.energy(E)
     return energy / max(energy.sum(), 1e-30)
 
 
@@ -39,24 +41,21 @@ def frequencies_for_mass(share: np.ndarray, mass: float = EMBED_MASS) -> int:
 
 
 def neuron_frequencies(acts: np.ndarray, basis: Basis) -> tuple[np.ndarray, np.ndarray]:
-    """Each neuron's dominant frequency and the share of its variance that frequency explains.
+    """Each neuron's dominant irrep and the share of its variance that irrep explains.
 
     ``acts`` is (n, n, D): neuron activations on every input (x, y). On the basis grid the
-    neuron is centered and split by 2-D Fourier energy ``E[k_x, k_y]``; frequency k explains
-    ``E[k, 0] + E[0, k] + E[k, k]`` — the terms cos/sin(ω_k x), cos/sin(ω_k y) and their
-    products, which is all a neuron computing ``ReLU(cos ω_k x + cos ω_k y + …)`` needs.
-    Returns (freq (D,), share (D,)); a dead neuron (no variance) gets frequency 0, share 0.
+    neuron is centered and split by the energy ``E[ρ_x, ρ_y]`` of its parts that are in irrep
+    ρ_x as functions of x and ρ_y as functions of y; ρ explains ``E[ρ, 0] + E[0, ρ] + E[ρ, ρ]``
+    — for Z_m the terms cos/sin(ω_k x), cos/sin(ω_k y) and their products, which is all a
+    neuron computing ``ReLU(cos ω_k x + cos ω_k y + …)`` needs.
+    Returns (irrep (D,), share (D,)); a dead neuron (no variance) gets 0, share 0.
     """
     A = basis.reindex(acts, axes=(0, 1))
     A = A - A.mean(axis=(0, 1))
-    m, h = basis.m, basis.m // 2 + 1
-    # one real FFT: k_y = 0 … ⌊m/2⌋ kept, each bin 0 < k_y < m/2 standing for ±k_y too
-    half = np.abs(np.fft.rfft2(A, axes=(0, 1))) ** 2 / (m * m)  # (m, h, D)
-    weight = np.where((np.arange(h) == 0) | (2 * np.arange(h) == m), 1.0, 2.0)
-    E = fold(half * weight[None, :, None], 0)  # (h, h, D): E[k_x, k_y] as in spectrum_2d
+    E = basis.harmonics.cross_energy(A)  # (R, R, D)
     total = E.sum(axis=(0, 1))
-    share = np.zeros((h, A.shape[2]))
-    for k in range(1, h):
+    share = np.zeros((E.shape[0], A.shape[2]))
+    for k in range(1, E.shape[0]):
         share[k] = E[k, 0] + E[0, k] + E[k, k]
     share = share / np.maximum(total, 1e-30)
     freq = share.argmax(axis=0)

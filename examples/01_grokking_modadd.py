@@ -25,7 +25,7 @@ from _common import parse_quick
 
 from compare import compare_run
 from neural import default_config, train
-from taskcore.table import get_task
+from taskcore.registry import get_task
 
 
 def main(quick: bool) -> None:

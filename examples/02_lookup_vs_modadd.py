@@ -25,7 +25,7 @@ from _common import parse_quick
 from compare import compare_run
 from neural import default_config, train
 from synth import synthesize
-from taskcore.table import get_task
+from taskcore.registry import get_task
 
 
 def step(text: str) -> float:

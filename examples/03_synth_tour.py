@@ -19,7 +19,7 @@ from __future__ import annotations
 from _common import parse_quick
 
 from synth import SynthConfig, default_grammar, parse_program, synthesize
-from taskcore.table import get_task
+from taskcore.registry import get_task
 
 
 def show(result, top: int = 3) -> None:

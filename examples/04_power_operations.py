@@ -26,7 +26,7 @@ from _common import fraction, parser
 
 from compare import compare_run
 from neural import default_config, train
-from taskcore.table import POWER_TASKS, get_task
+from taskcore.registry import POWER_TASKS, get_task
 
 WIDTH = 100  # no line of output is wider
 

@@ -16,7 +16,8 @@ import click
 from rich.console import Console
 
 from taskcore.errors import TaskError
-from taskcore.table import DEFAULT_P, Task, TaskSpec, build_task
+from taskcore.registry import build_task
+from taskcore.table import DEFAULT_P, Task, TaskSpec
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -33,7 +34,8 @@ class UserError(click.ClickException):
 
 
 def task_options(func):
-    """Add the options that describe a task: TASK, --p, --expr, --table, --noise, --seed.
+    """Add the options that describe a task: TASK, --p, --expr, --group, --table, --noise,
+    --seed.
 
     The wrapped command receives a built :class:`Task` as ``task`` and the ``seed``.
     """
@@ -52,6 +54,13 @@ def task_options(func):
         "expr",
         metavar="EXPR",
         help="Custom task: an expression in x, y mod p, e.g. 'x*y + 3*x', 'x / y'.",
+    )
+    @click.option(
+        "--group",
+        "group",
+        metavar="GROUP",
+        help="With --expr: read the expression in this group (S3…S6, D_m such as D13), "
+        "e.g. --expr 'x * y * x' --group S4.",
     )
     @click.option(
         "--table",
@@ -75,12 +84,11 @@ def task_options(func):
         help="Seed for the split, the lookup table, the noise and the network.",
     )
     @functools.wraps(func)
-    def wrapper(task_name, p, expr, table_path, noise, seed, **kwargs):
+    def wrapper(task_name, p, expr, group, table_path, noise, seed, **kwargs):
         if kwargs.get("frac") is not None:
             check_frac(kwargs["frac"])
-        spec = TaskSpec(
-            name=task_name, p=p, expr=expr, table_path=table_path, noise=noise, seed=seed
-        )
+        spec = TaskSpec(name=task_name, p=p, expr=expr, table_path=table_path, noise=noise,
+                        seed=seed, group=group)  # fmt: skip
         try:
             task = build_task(spec)
         except TaskError as err:

@@ -16,18 +16,8 @@ Everything else stands on this package and it stands on nothing of the project's
 from taskcore.algebra import Algebra, canonical
 from taskcore.errors import TaskError
 from taskcore.language import Expr, parse
-from taskcore.table import (
-    BUILTIN,
-    DEFAULT_P,
-    DEFAULT_TRAIN_FRAC,
-    POWER_TASKS,
-    Split,
-    Task,
-    TaskSpec,
-    build_task,
-    expr_task,
-    get_task,
-)
+from taskcore.registry import BUILTIN, POWER_TASKS, build_task, expr_task, get_task
+from taskcore.table import DEFAULT_P, DEFAULT_TRAIN_FRAC, Split, Task, TaskSpec
 from taskcore.tablefile import table_task
 
 __all__ = [

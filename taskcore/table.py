@@ -11,14 +11,7 @@ valid (division needs y ≠ 0). Everything downstream reads this one object:
 The train/test split is a seeded function of the task (:meth:`Task.split`), so both learners
 always solve *the same* problem: same training pairs, same held-out pairs.
 
-Built-in tasks (``p`` is the modulus, default 97; ``n = p`` for modular tasks):
-
-* the operations of Power et al. 2022, all mod p — ``modadd`` x+y, ``modsub`` x−y,
-  ``moddiv`` x/y, ``modcond`` x/y if y odd else x−y, ``modsq`` x²+y², ``modquad`` x²+xy+y²,
-  ``modquadx`` x²+xy+y²+x, ``modcube`` x³+xy, ``modcube2`` x³+xy²+y; and ``modmul`` x·y;
-* the symmetric group S5 (n = 120, indexing in :mod:`taskcore.groups`) — ``s5mul`` x·y,
-  ``s5div`` x·y⁻¹, ``s5conj`` x·y·x⁻¹;
-* ``lookup`` — a uniformly random table (seeded): no program shorter than the table exists.
+The built-in tasks and the builders live in :mod:`taskcore.registry`.
 
 **Label noise** (``noise = F``) is a property of the *training* labels, as in the label-noise
 literature: the table stays the true function, and :meth:`Task.split` replaces
@@ -29,16 +22,14 @@ whether a learner found the rule despite the noise.
 
 from __future__ import annotations
 
-import difflib
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from taskcore import groups
 from taskcore.algebra import Algebra
 from taskcore.errors import TaskError
-from taskcore.language import parse
 from taskcore.serial import JsonMixin
 
 P_MIN, P_MAX = 2, 1024
@@ -50,55 +41,11 @@ SEED_MAX = 2**32 - 1
 
 
 @dataclass(frozen=True)
-class TaskInfo:
-    """A built-in task as the registry lists it."""
-
-    name: str
-    formula: str  # for people, e.g. "x / y (mod p), y ≠ 0"
-    family: str  # "modular" | "group" | "table"
-    expr: str | None = None  # the same function in the --expr language, when it has one
-    needs_prime: bool = False
-    domain: str | None = None  # extra domain restriction, in words, when not implied by expr
-    group: str | None = None  # the group of a group task, e.g. "S5"
-
-
-BUILTIN: dict[str, TaskInfo] = {
-    t.name: t
-    for t in [
-        TaskInfo("modadd", "x + y (mod p)", "modular", "x + y"),
-        TaskInfo("modsub", "x − y (mod p)", "modular", "x - y"),
-        TaskInfo("moddiv", "x / y (mod p), y ≠ 0", "modular", "x / y", needs_prime=True),
-        TaskInfo(
-            "modcond",
-            "x / y if y odd else x − y (mod p), y ≠ 0",
-            "modular",
-            "ite(odd(y), x / y, x - y)",
-            needs_prime=True,
-            domain="y != 0",
-        ),
-        TaskInfo("modsq", "x² + y² (mod p)", "modular", "x**2 + y**2"),
-        TaskInfo("modquad", "x² + xy + y² (mod p)", "modular", "x**2 + x*y + y**2"),
-        TaskInfo("modquadx", "x² + xy + y² + x (mod p)", "modular", "x**2 + x*y + y**2 + x"),
-        TaskInfo("modcube", "x³ + xy (mod p)", "modular", "x**3 + x*y"),
-        TaskInfo("modcube2", "x³ + xy² + y (mod p)", "modular", "x**3 + x*y**2 + y"),
-        TaskInfo("modmul", "x · y (mod p)", "modular", "x * y"),
-        TaskInfo("s5mul", "x · y in S5", "group", "x * y", group="S5"),
-        TaskInfo("s5div", "x · y⁻¹ in S5", "group", "x * inv(y)", group="S5"),
-        TaskInfo("s5conj", "x · y · x⁻¹ in S5", "group", "x * y * inv(x)", group="S5"),
-        TaskInfo("lookup", "a uniformly random table (seeded)", "table"),
-    ]
-}
-
-POWER_TASKS = (
-    "modadd", "modsub", "moddiv", "modcond", "modsq", "modquad", "modquadx", "modcube", "modcube2",
-)  # fmt: skip
-
-
-@dataclass(frozen=True)
 class TaskSpec(JsonMixin):
     """Everything needed to rebuild a task; what run folders store and the CLI parses into.
 
-    Exactly one of ``name`` (a built-in), ``expr`` or ``table_path`` describes the function.
+    Exactly one of ``name`` (a built-in), ``expr`` or ``table_path`` describes the function;
+    ``group`` makes ``expr`` a word in that group.
     ``seed`` seeds the random table of ``lookup`` and the choice of noisy labels.
     """
 
@@ -108,6 +55,7 @@ class TaskSpec(JsonMixin):
     table_path: str | None = None
     noise: float = 0.0
     seed: int = 0
+    group: str | None = None  # with expr: evaluate it in this group (S4, D13, …), not mod p
 
 
 @dataclass(frozen=True)
@@ -295,92 +243,3 @@ def check_seed(seed: int) -> int:
     if not 0 <= seed <= SEED_MAX:
         raise TaskError(f"seed must be in 0..{SEED_MAX}, got {seed}")
     return seed
-
-
-def suggest(name: str) -> str:
-    close = difflib.get_close_matches(name, list(BUILTIN), n=3, cutoff=0.5)
-    return f" Did you mean {', '.join(close)}?" if close else ""
-
-
-def build_task(spec: TaskSpec) -> Task:
-    """Build the task a :class:`TaskSpec` describes, or raise :class:`TaskError`."""
-    from taskcore.tablefile import table_task
-
-    given = [s for s in (spec.name, spec.expr, spec.table_path) if s is not None]
-    if len(given) != 1:
-        raise TaskError("give exactly one of: a task name, --expr or --table")
-    if not 0.0 <= spec.noise < 1.0:
-        raise TaskError(f"noise must be in [0, 1), got {spec.noise}")
-    check_seed(spec.seed)
-    if spec.expr is not None:
-        task = expr_task(spec.expr, spec.p)
-    elif spec.table_path is not None:
-        task = table_task(spec.table_path)
-    else:
-        task = builtin_task(spec.name, spec.p, spec.seed)
-    if spec.noise > 0:
-        task = replace(
-            task, noise=spec.noise, noise_seed=spec.seed,
-            formula=f"{task.formula}, {spec.noise:.0%} of training labels noised",
-        )  # fmt: skip
-    return replace(task, spec=spec)
-
-
-def get_task(name: str, p: int = DEFAULT_P, noise: float = 0.0, seed: int = 0) -> Task:
-    """Shorthand for a built-in task: ``get_task("modadd", p=23)``."""
-    return build_task(TaskSpec(name=name, p=p, noise=noise, seed=seed))
-
-
-def builtin_task(name: str, p: int = DEFAULT_P, seed: int = 0) -> Task:
-    info = BUILTIN.get(name)
-    if info is None:
-        raise TaskError(f"unknown task {name!r}.{suggest(name)} (`synthcmp tasks` lists them)")
-    if info.family == "group":
-        group = groups.group_by_name(info.group)
-        n, algebra = group.n, Algebra(group.n, group)
-        x, y = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
-        table = algebra.values(parse(info.expr), x, y)
-        return Task(name, info.formula, "group", n, table, np.ones((n, n), bool),
-                    expr=info.expr, group=info.group)  # fmt: skip
-    check_p(p, info.needs_prime, name)
-    if info.family == "table":  # lookup
-        table = np.random.default_rng([seed, 0x100C]).integers(0, p, size=(p, p))
-        return Task(name, info.formula, "table", p, table, np.ones((p, p), bool), p=p)
-    task = expr_task(info.expr, p, name=name, formula=info.formula)
-    if info.domain == "y != 0":
-        domain = task.domain.copy()
-        domain[:, 0] = False
-        task = replace(task, domain=domain, table=np.where(domain, task.table, -1))
-    return task
-
-
-def expr_task(text: str, p: int, name: str | None = None, formula: str | None = None) -> Task:
-    """A modular task from an expression in the --expr language (:mod:`taskcore.language`)."""
-    expr = parse(text)
-    check_p(p, expr.uses("inv") or expr.uses("div"), f"expression {text!r}")
-    x, y = np.meshgrid(np.arange(p), np.arange(p), indexing="ij")
-    values, valid = Algebra(p).evaluate(expr, x, y)
-    if valid.sum() < 2:
-        raise TaskError(f"expression {text!r} is defined at fewer than 2 pairs mod {p}")
-    table = np.where(valid, values, -1).astype(np.int64)
-    return Task(
-        name or "expr", formula or f"{text} (mod p)", "modular", p, table, valid, p=p, expr=text
-    )
-
-
-def task_table_rows(p: int = DEFAULT_P) -> list[dict]:
-    """One row per built-in task at modulus ``p`` (for ``synthcmp tasks``), read off the built
-    task itself; ``domain_size`` is None where the task cannot be built at this p."""
-    rows = []
-    for info in BUILTIN.values():
-        try:
-            task = builtin_task(info.name, p)
-            n, size = task.n, task.domain_size
-        except TaskError:  # e.g. moddiv at a p that is not prime
-            n, size = p, None
-        frac = default_train_frac(task) if size is not None else None
-        rows.append(
-            {"name": info.name, "formula": info.formula, "family": info.family,
-             "expr": info.expr, "n": n, "domain_size": size, "train_frac": frac}
-        )  # fmt: skip
-    return rows

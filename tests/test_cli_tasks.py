@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from synthcmp.cli import main
-from taskcore.table import BUILTIN
+from taskcore.registry import BUILTIN
 
 
 def invoke(*args):

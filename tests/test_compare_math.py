@@ -19,7 +19,7 @@ from compare.fourier import (
 from compare.logits import Form, fit_form, key_projection
 from compare.match import LogitView
 from compare.progress import ProgressPoint, detect_phases
-from taskcore.table import get_task
+from taskcore.registry import get_task
 
 
 def fourier_logits(task, key, form=(1, 1), basis=None, noise=0.05, seed=0):
@@ -112,7 +112,7 @@ def test_noise_has_no_circuit():
 def test_restricted_projection_keeps_two_directions_per_key_frequency():
     """The pitfall: P_K must be rank 2|K| in the (x, y) plane, not an outer product of masks."""
     logits = np.random.default_rng(4).standard_normal((23, 23, 23))
-    fit = fit_form(logits, Form(additive_basis(23), 1, 1))
+    fit = fit_form(logits, Form(additive_basis(23), "x + y"))
     P = key_projection(fit, [3, 7], 23)  # (x, y, c)
     plane = np.linalg.matrix_rank(P.reshape(23 * 23, 23))
     assert plane <= 4  # cos/sin(ω_3 u), cos/sin(ω_7 u)

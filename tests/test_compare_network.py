@@ -11,7 +11,7 @@ from compare.fourier import dlog_basis
 from compare.handbuilt import fourier_mlp, fourier_transformer
 from compare.match import MEMORIZATION
 from compare.network import probe
-from taskcore.table import get_task
+from taskcore.registry import get_task
 
 P = 23
 KEY = [2, 5, 9]

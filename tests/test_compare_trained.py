@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from compare import CompareResult, compare_run
 from compare.match import MEMORIZATION
 from synthcmp.cli import main
-from taskcore.table import get_task
+from taskcore.registry import get_task
 
 P = 23
 # Small and quick: at p = 23 there are only 529 pairs, so a larger training share than the

@@ -9,7 +9,7 @@ import pytest
 
 from taskcore.errors import TaskError
 from taskcore.language import parse
-from taskcore.table import expr_task, get_task
+from taskcore.registry import expr_task, get_task
 from taskcore.tablefile import table_task
 
 P = 13

@@ -33,7 +33,7 @@ from neural import default_config, store, train
 from synthcmp.cli import main
 from synthcmp.pipeline import check_html_target
 from taskcore.errors import TaskError
-from taskcore.table import get_task
+from taskcore.registry import get_task
 
 TRAIN = ["--p", "7", "--steps", "6", "--frac", "0.5"]
 TINY = dict(steps=20, train_frac=0.5, d_model=16, d_mlp=32, threads=1, log_every=5, checkpoints=4)

@@ -32,7 +32,7 @@ from neural import (
     train,
 )
 from taskcore.errors import TaskError
-from taskcore.table import get_task
+from taskcore.registry import get_task
 
 # Small and quick: d_model 16 keeps every test run well under a second per hundred steps.
 TINY = dict(d_model=16, d_mlp=32, threads=1, log_every=5, checkpoints=20)

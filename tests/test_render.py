@@ -24,7 +24,7 @@ from synthcmp.plots import SPARK
 from synthcmp.render import glossary
 from synthcmp.render.html import GENERATOR, write_html
 from synthcmp.render.report import TITLES, render_report
-from taskcore.table import get_task
+from taskcore.registry import get_task
 
 PHASES = ("memorization", "circuit formation", "cleanup")
 

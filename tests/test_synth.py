@@ -15,7 +15,7 @@ from synth.grammar import GROUP, MODULAR, elias_gamma_bits
 from synth.mdl import data_bits, table_bits
 from synth.search import Search, search
 from taskcore.language import dag, node, to_sympy
-from taskcore.table import POWER_TASKS, expr_task, get_task
+from taskcore.registry import POWER_TASKS, expr_task, get_task
 
 
 def bits(program, task) -> float:

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from taskcore import groups
-from taskcore.table import BUILTIN, POWER_TASKS, Task, TaskSpec, build_task, get_task
+from taskcore.registry import BUILTIN, POWER_TASKS, build_task, get_task
+from taskcore.table import Task, TaskSpec
 
 P = 23
 

@@ -6,7 +6,8 @@ import click
 from rich.table import Table
 
 from synthcmp.ui import UserError, console, print_json
-from taskcore.table import DEFAULT_P, P_MAX, P_MIN, task_table_rows
+from taskcore.registry import task_table_rows
+from taskcore.table import DEFAULT_P, P_MAX, P_MIN
 
 
 @click.command()

@@ -46,9 +46,11 @@ def task_args(task: Task) -> list[str]:
         args.append(task.name)
     if spec is not None and spec.expr is not None:
         args += ["--expr", spec.expr]
+    if spec is not None and spec.group is not None:
+        args += ["--group", spec.group]
     if spec is not None and spec.table_path is not None:
         args += ["--table", spec.table_path]
-    if task.p is not None and spec is not None and spec.table_path is None:
+    if task.p is not None and spec is not None and spec.table_path is None and task.group is None:
         args += ["--p", str(task.p)]
     if spec is not None and spec.noise:
         args += ["--noise", str(spec.noise)]

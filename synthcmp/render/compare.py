@@ -78,23 +78,34 @@ def circuit_panel(
     basis = DASH
     if c.get("basis") == "additive":
         basis = f"Fourier over Z_{c.get('m', '?')}"
-    elif c.get("basis"):
+    elif c.get("basis") == "dlog":
         basis = f"discrete logs (g = {c.get('g', '?')}) over Z_{c.get('m', '?')}"
+    elif c.get("basis") == "irreps":
+        basis = f"irreducible representations of {c.get('group') or '?'}"
     keys = c.get("key_frequencies") or []
-    freqs = numbers_table("logit share", "embedding share", "α_k", lead=("k",))
-    logit, emb, alphas = (c.get(k) or [] for k in ("frequency_share", "embedding_share", "alpha"))
-    for i, k in enumerate(keys):
-        freqs.add_row(
-            str(k),
-            pct(logit[k]) if k < len(logit) else DASH,
-            pct(emb[k]) if k < len(emb) else DASH,
-            fmt(alphas[i], ".2f") if i < len(alphas) else DASH,
-        )  # fmt: skip
+    if c.get("basis") == "irreps":
+        freqs = numbers_table("dim", "logit share", "embedding share", "α", text="irrep")
+        for ir in c.get("key_irreps") or []:
+            freqs.add_row(ir.get("name") or DASH, fmt(ir.get("dim"), "d"), pct(ir.get("share")),
+                          pct(ir.get("embedding_share")), fmt(ir.get("alpha"), ".2f"))  # fmt: skip
+        terms = ("irrep", "logit share", "embedding share", "α_k")
+    else:
+        freqs = numbers_table("logit share", "embedding share", "α_k", lead=("k",))
+        logit, emb, alphas = (c.get(k) or [] for k in ("frequency_share", "embedding_share", "alpha"))
+        for i, k in enumerate(keys):
+            freqs.add_row(
+                str(k),
+                pct(logit[k]) if k < len(logit) else DASH,
+                pct(emb[k]) if k < len(emb) else DASH,
+                fmt(alphas[i], ".2f") if i < len(alphas) else DASH,
+            )  # fmt: skip
+        terms = ("logit share", "embedding share", "α_k")
     if keys:
-        top = [freqs, legend("logit share", "embedding share", "α_k")]
+        top = [freqs, legend(*terms)]
     else:
         share = THRESHOLDS["key_share"]
-        top = [Text(f"no key frequency: none holds {share:.0%} of the logits' energy", "yellow")]
+        what = "irrep" if c.get("basis") == "irreps" else "frequency"
+        top = [Text(f"no key {what}: none holds {share:.0%} of the logits' energy", "yellow")]
 
     stats = Table(box=None, show_header=False, pad_edge=False)
     stats.add_column(style="dim", overflow="fold")
@@ -103,7 +114,8 @@ def circuit_panel(
     rows = [
         ("basis, u", f"{basis}, u = {c.get('form') or DASH}"),
         ("key share (of the embedding)", pct(c.get("key_share"))),
-        ("frequencies for 90%", fmt(c.get("frequencies_for_90"), "d")),
+        ("irreps for 90%" if c.get("basis") == "irreps" else "frequencies for 90%",
+         fmt(c.get("frequencies_for_90"), "d")),
         ("variance explained (logits)", pct(c.get("fve"))),
         ("loss: full / restricted / excluded", losses),
         ("chance loss (log n)", fmt(c.get("chance_loss"))),
@@ -113,13 +125,19 @@ def circuit_panel(
     ]  # fmt: skip
     if c.get("neuron_layer"):
         clusters = c.get("neuron_clusters") or {}
-        named = ", ".join(
-            f"k={k}: {v}" for k, v in sorted(clusters.items(), key=lambda kv: -kv[1]) if k != "0"
-        )
+        names = c.get("irrep_names") or []
+        irreps = c.get("basis") == "irreps"
+
+        def label(k: str) -> str:
+            return names[int(k)] if irreps and int(k) < len(names) else f"k={k}"
+
+        named = ", ".join(f"{label(k)}: {v}" for k, v in
+                          sorted(clusters.items(), key=lambda kv: -kv[1]) if k != "0")  # fmt: skip
         on_key = pct(c.get("neuron_key_fraction"))
+        what = "irrep" if irreps else "frequency"
         rows.append(
-            (f"neurons by frequency ({c['neuron_layer']})",
-             f"{named or DASH}; other {clusters.get('0', 0)}; {on_key} on a key frequency")
+            (f"neurons by {what} ({c['neuron_layer']})",
+             f"{named or DASH}; other {clusters.get('0', 0)}; {on_key} on a key {what}")
         )  # fmt: skip
     for label, value in rows:
         stats.add_row(label, value)

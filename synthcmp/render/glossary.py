@@ -167,21 +167,34 @@ _TERMS = [
         ("key frequencies", "key k"),
     ),
     Term(
+        "irrep",
+        "circuit",
+        "an irreducible representation ρ of the task's group",
+        """For a group task (S5, D13 …) the circuit is read in the group's irreducible
+        representations ρ: matrices ρ(g) with ρ(x·y) = ρ(x)ρ(y), computed from the
+        multiplication table (characters from the class algebra). The logit model is
+        Σ_ρ α_ρ χ_ρ(u·c⁻¹), χ_ρ = trace ρ (Chughtai et al. 2023). 'standard' is the
+        (k−1)-dimensional representation of S_k on vectors summing to zero, 'sign' the
+        parity. Fourier frequencies are the irreps of Z_p, so the same code reads both.""",
+        ("irreps", "representation", "irreducible representation", "rho", "ρ", "dim"),
+    ),
+    Term(
         "basis, u",
         "circuit",
-        "Fourier over Z_m (dlog for products); u = ±x ± y",
-        """The circuit is sought in a basis — Fourier over Z_p for sums, or over the discrete
-        logs (Z_(p−1), generator g) for products — and a form u = ±x ± y (in the dlog basis,
-        log u = ±log x ± log y). The logit model is a function of u − c.""",
+        "Fourier (dlog for products) or irreps; u = x + y, x·y …",
+        """The circuit is sought in a basis — Fourier over Z_p for sums, over the discrete
+        logs (Z_(p−1), generator g) for products, or a group's irreducible representations —
+        and a form u (±x ± y; in the dlog basis log u = ±log x ± log y; in a group a word
+        such as x·y or x·y·x⁻¹). The logit model is a function of u·c⁻¹ (u − c for sums).""",
         ("basis", "u", "form"),
     ),
     Term(
         "logit share",
         "circuit",
-        "frequency k's share of the centred logits' energy",
+        "a frequency's (irrep's) share of the logits' energy",
         """With L̃ = L − mean over (x, y) of the logits L[x, y, c]: the share of ‖L̃‖² on the
-        directions cos(ω_k u) and sin(ω_k u). Key frequencies hold at least
-        {key_share:.0%}.""",
+        directions cos(ω_k u) and sin(ω_k u) (for an irrep, on its matrix entries as
+        functions of u). Key frequencies and irreps hold at least {key_share:.0%}.""",
         ("frequency share", "logit_share", "frequency_share"),
     ),
     Term(
@@ -196,11 +209,12 @@ _TERMS = [
     Term(
         "α_k",
         "circuit",
-        "the weight of cos(ω_k(u − c)) in the logit model",
-        """The least-squares coefficient of the wave in
-        logit(x, y, c) ≈ Σ_k α_k cos(ω_k(u − c)):
-        α_k = ⟨L̃, cos(ω_k(u − c))⟩ / ‖cos(ω_k(u − c))‖² (the waves are orthogonal, so each
-        is fitted alone). The largest α_k is the frequency the network leans on most.""",
+        "the weight of χ(u·c⁻¹) (2cos(ω_k(u − c))) in the model",
+        """The least-squares coefficient of the character in
+        logit(x, y, c) ≈ Σ_k α_k χ_k(u − c), χ_k(t) = 2cos(ω_k t) (for a group irrep ρ,
+        Σ_ρ α_ρ χ_ρ(u·c⁻¹)): α = ⟨L̃, χ⟩ / ‖χ‖² (characters of different irreps are
+        orthogonal, so each is fitted alone). The largest α is the frequency or irrep the
+        network leans on most.""",
         ("alpha", "alpha_k", "a_k", "α"),
     ),
     Term(
@@ -334,8 +348,9 @@ _TERMS = [
         "near miss",
         "match",
         "a control: f + 1, 2·f, inv(f) — evidence must beat these",
-        """Every matched modular program f gets near misses: f + 1, 2·f and inv(f) (for
-        x + y: x + y + 1, 2x + 2y, inv(x + y)). A score about how the network computes (logit
+        """Every matched program f gets near misses: f + 1, 2·f and inv(f) mod n (for
+        x + y: x + y + 1, 2x + 2y, inv(x + y)); in a group inv(f), f·f and f with x and y
+        swapped (x·y against y·x). A score about how the network computes (logit
         corr, IIA) counts as evidence for f only if f beats each control by at least
         {margin:.1f}; the report prints the scores either way and says which separate.""",
         ("control", "controls", "near misses"),
