@@ -237,6 +237,25 @@ class Circuit(JsonMixin):
 
 
 
+def logit_model_points(
+    circuit: Circuit, logits: np.ndarray, sample: int = 20_000, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """(model, actual) at ``sample`` random (x, y, c) on the basis grid: the logit model
+    Σ α χ(u·c⁻¹) and the network's logit with its class mean over (x, y) removed."""
+    form = circuit.form_obj()
+    basis, h = form.basis, form.basis.harmonics
+    on_grid = basis.reindex(np.asarray(logits, dtype=np.float64), axes=(0, 1, 2))
+    centered = on_grid - on_grid.mean(axis=(0, 1))
+    m = basis.m
+    rng = np.random.default_rng(seed)
+    i, j, c = (rng.integers(0, m, size=sample) for _ in range(3))
+    u = form.u()[i, j]
+    model = np.zeros(sample)
+    for r, a in zip(circuit.key_frequencies, circuit.alpha, strict=True):
+        model += a * h.character(r)[h.quotient[u, c]]
+    return model, centered[i, j, c]
+
+
 # ---------------------------------------------------------------------------------------
 # Extraction
 

@@ -19,6 +19,12 @@ measured at every checkpoint:
 3. **cleanup** — weight decay removes the memorizing components and the circuit alone is
    left: test loss and restricted loss fall. It ends at the grok step (test accuracy 99%).
 
+The restricted loss restricts only when the key irreps are a small part of the functions of
+u: when they span more than half of them (S4's circuit can use every irrep it has), keeping
+them keeps almost everything — averaging memorized training pairs over the inputs with the
+same u already predicts the held-out ones — so the two later phases are not read at all, and
+``note`` says why.
+
 Each phase may be absent, and then its end is ``None``: a run that never fits its training
 pairs has no memorization; a run whose final network holds no faithful circuit (a random
 lookup table, a run that did not grok) forms no circuit — the restricted loss of directions
@@ -87,11 +93,16 @@ class ProgressPoint(JsonMixin):
 
 @dataclass(frozen=True)
 class Phases(JsonMixin):
-    """The step at which each phase ends (``None``: the phase did not happen)."""
+    """The step at which each phase ends (``None``: the phase did not happen, or — said in
+    ``note`` — could not be read from the measures)."""
 
     memorization: int | None
     circuit_formation: int | None
     cleanup: int | None
+    note: str = ""
+
+
+COMPACT = 0.5  # key irreps spanning more of the functions of u than this restrict nothing
 
 
 def measure(
@@ -158,6 +169,12 @@ def detect_phases(
     memorized = events.memorization_step(rows)
     if final is None or not final.found or not points:
         return Phases(memorized, None, None)
+    harmonics = final.form_obj().basis.harmonics
+    kept = float(sum(harmonics.sizes[r] for r in final.key_frequencies)) / max(harmonics.m - 1, 1)
+    if kept > COMPACT:
+        return Phases(memorized, None, None, (
+            f"circuit formation and cleanup cannot be read here: the key irreps span {kept:.0%} "
+            "of the functions of u, so the restricted loss keeps almost everything"))  # fmt: skip
     formed = next(
         (p.step for p in sorted(points, key=lambda p: p.step)
          if circuit_formed(p, final.chance_loss)),

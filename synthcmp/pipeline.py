@@ -47,6 +47,7 @@ PLOTS = {
     "training": "training.png",
     "spectrum": "spectrum.png",
     "circles": "circles.png",
+    "logit_fit": "logit_fit.png",
     "progress": "progress.png",
     "description_length": "description_length.png",
     "predictions": "predictions.png",
@@ -252,12 +253,15 @@ def ladder(report: dict, model) -> list[dict]:
         })  # fmt: skip
     if circuit is not None:
         found = circuit.get("bits") is not None
-        keys = ", ".join(f"k={k}" for k in circuit["key_frequencies"]) or "no key frequency"
+        if circuit.get("key_irreps") and circuit.get("basis") == "irreps":
+            keys = ", ".join(ir["name"] for ir in circuit["key_irreps"])
+        else:
+            keys = ", ".join(f"k={k}" for k in circuit["key_frequencies"]) or "no key frequency"
         exceptions = circuit.get("exceptions", 0)
         rungs.append({
             "rung": "extracted circuit", "what": keys, "bits": circuit.get("bits"),
             "describes": "data",
-            "code": f"template {circuit['template_bits']:.1f} (basis, form, frequencies, α) + "
+            "code": f"template {circuit['template_bits']:.1f} (basis, form, key irreps, α) + "
                     f"L(labels | circuit) {data_bits(exceptions, N, n):.1f} "
                     f"({exceptions:,} exceptions of {N:,})",
             "note": f"faithfulness {circuit['faithfulness']:.1%}" if found else
@@ -293,18 +297,30 @@ def draw_plots(run_dir: Path, task: Task, report: dict, result) -> dict[str, str
 
     drawn["training"] = plots.plot_training(metrics, phases, run_dir / PLOTS["training"], title)
     if circuit is not None:
+        from compare.circuit import logit_model_points
+
         basis = circuit.form_obj().basis
+        irreps = circuit.basis == "irreps"
         shares = circuit.embedding_share or circuit.frequency_share
+        kind = {"dlog": "discrete-log Fourier over Z_", "additive": "Fourier over Z_"}
+        over = f"irreps of {circuit.group}" if irreps else f"{kind[circuit.basis]}{circuit.m}"
         drawn["spectrum"] = plots.plot_spectrum(
             list(shares[1:]), circuit.key_frequencies, run_dir / PLOTS["spectrum"],
-            f"{title} — embedding spectrum ({'discrete-log ' if circuit.basis == 'dlog' else ''}"
-            f"Fourier over Z_{circuit.m})",
+            f"{title} — embedding spectrum ({over})",
+            names=circuit.irrep_names if irreps else None,
         )  # fmt: skip
-        drawn["circles"] = plots.plot_circles(
-            circle_coordinates(seen.embedding, basis, circuit.key_frequencies), basis.residue,
-            run_dir / PLOTS["circles"],
-            f"{title} — each residue on (cos, sin) of a key frequency",
-        )  # fmt: skip
+        if not irreps:
+            drawn["circles"] = plots.plot_circles(
+                circle_coordinates(seen.embedding, basis, circuit.key_frequencies),
+                basis.residue, run_dir / PLOTS["circles"],
+                f"{title} — each residue on (cos, sin) of a key frequency",
+            )  # fmt: skip
+        if circuit.key_frequencies:
+            model, actual = logit_model_points(circuit, seen.logits)
+            drawn["logit_fit"] = plots.plot_logit_fit(
+                model, actual, circuit.fve, run_dir / PLOTS["logit_fit"],
+                f"{title} — the logit model against the network",
+            )  # fmt: skip
     if comp.get("progress"):
         drawn["progress"] = plots.plot_progress(
             comp["progress"], phases, run_dir / PLOTS["progress"], f"{title} — progress measures"

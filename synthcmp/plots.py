@@ -10,6 +10,7 @@ The figures, in the order the report shows them:
   memorization, circuit-formation and cleanup boundaries as vertical lines;
 * the embedding's Fourier spectrum — the share of the token embedding's squared norm at each
   frequency k (cos and sin together), key frequencies highlighted;
+* the logit model's fit — the network's logits against Σ α χ(u·c⁻¹), as a density;
 * the embedding on circles — for each key frequency k, every residue x drawn at its
   coordinates on the two directions of W_E that carry cos(ω_k x) and sin(ω_k x), ω_k = 2πk/n;
   a network that grokked places the residues on a circle in order x·k mod n;
@@ -103,25 +104,48 @@ def plot_training(
     return _save(fig, path)
 
 
-def plot_spectrum(shares: list[float], key_frequencies: list[int], path: Path, title: str) -> Path:
-    """Bar chart of the embedding's squared-norm share at each frequency k = 1…⌊n/2⌋."""
+def plot_spectrum(shares: list[float], key_frequencies: list[int], path: Path, title: str,
+                  names: list[str] | None = None) -> Path:  # fmt: skip
+    """Bar chart of the embedding's squared-norm share at each frequency k = 1…⌊n/2⌋, or at
+    each non-trivial irrep when ``names`` (one per irrep, index 0 the trivial one) are given."""
     k = np.arange(1, len(shares) + 1)
     colors = ["#d62728" if f in key_frequencies else "#9aa5b1" for f in k]
-    fig, ax = _figure(1, 10, 3.8)
-    ax.bar(k, shares, color=colors, width=0.9)
-    for f in key_frequencies:
-        if 1 <= f <= len(shares):
-            ax.annotate(str(f), (f, shares[f - 1]), xytext=(0, 2), textcoords="offset points",
-                        ha="center", va="bottom", fontsize=8)  # fmt: skip
+    fig, ax = _figure(1, 10, 3.8 if names is None else 4.6)
+    ax.bar(k, shares, color=colors, width=0.9 if names is None else 0.6)
+    if names is None:
+        for f in key_frequencies:
+            if 1 <= f <= len(shares):
+                ax.annotate(str(f), (f, shares[f - 1]), xytext=(0, 2), textcoords="offset points",
+                            ha="center", va="bottom", fontsize=8)  # fmt: skip
+    else:
+        ax.set_xticks(k, [names[i] for i in k], rotation=30, ha="right", fontsize=9)
     top = max(shares, default=0.0)
     ax.set(
-        xlabel="frequency k",
+        xlabel="frequency k" if names is None else "irreducible representation",
         ylabel="share of ‖W_E‖²",
         xlim=(0, len(shares) + 1),
         ylim=(0, top * 1.15 if top > 0 else 1.0),
     )  # room for the labels over the bars
     ax.set_title(_wrap(title, fig.get_figwidth(), 11), fontsize=11)
     ax.grid(axis="y", alpha=0.3)
+    return _save(fig, path)
+
+
+def plot_logit_fit(model: np.ndarray, actual: np.ndarray, fve: float, path: Path,
+                   title: str) -> Path:  # fmt: skip
+    """The network's centered logits against the logit model's, one point per (x, y, c) of a
+    sample, as a density: a good model puts them on the diagonal."""
+    fig, ax = _figure(1, 8, 5.2)
+    lo = float(min(model.min(initial=0), actual.min(initial=0)))
+    hi = float(max(model.max(initial=0), actual.max(initial=0)))
+    hb = ax.hexbin(model, actual, gridsize=60, bins="log", cmap="viridis", mincnt=1)
+    ax.plot([lo, hi], [lo, hi], color="#d62728", lw=1, ls="--", label="model = network")
+    ax.set(xlabel="logit model Σ α χ(u·c⁻¹)", ylabel="network's logit, class mean removed")
+    ax.set_title(_wrap(f"{title} — the model explains {fve:.1%} of the variance",
+                       fig.get_figwidth(), 11), fontsize=11)  # fmt: skip
+    fig.colorbar(hb, ax=ax, label="points (log scale)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", fontsize=9)
     return _save(fig, path)
 
 

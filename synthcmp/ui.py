@@ -132,6 +132,19 @@ def optimizer_changes(lr: float | None, weight_decay: float | None) -> dict:
     return changes
 
 
+model_option = click.option(
+    "--model", type=click.Choice(["transformer", "mlp"]), default=None,
+    help="Network architecture [default: transformer; mlp for group tasks (Chughtai et al.)].",
+)  # fmt: skip
+
+
+def model_for(model: str | None, task: Task) -> str:
+    """``--model`` as given, or the task's default (:func:`neural.config.default_model`)."""
+    from neural.config import default_model
+
+    return model or default_model(task)
+
+
 FRAC_HELP = (
     "Training fraction, shared by both learners [default: 0.3, or more where 30% is under "
     "480 pairs; `synthcmp tasks` shows it]."

@@ -141,7 +141,10 @@ def point(step, train_loss, restricted, excluded, train_acc=1.0, test_acc=0.0):
 
 
 class _Found:
-    found, chance_loss = True, 3.0
+    found, chance_loss, key_frequencies = True, 3.0, [3]
+
+    def form_obj(self):
+        return Form(additive_basis(23), "x + y")
 
 
 class _NotFound(_Found):
@@ -171,6 +174,21 @@ def test_phases_are_absent_without_a_circuit_or_without_grokking():
     assert never.circuit_formation == 500 and never.cleanup is None
     flat = [point(s, 0.0, 2.9, 3.0) for s in (0, 500, 1000)]  # restricted loss never falls
     assert detect_phases(flat, metrics, _Found()).circuit_formation is None
+
+
+def test_phases_are_not_read_when_the_key_irreps_keep_almost_everything():
+    """With most irreps key, restricting to them restricts nothing: the phases after
+    memorization are not read (and the result says why), whatever the curves do."""
+
+    class _Everything(_Found):
+        key_frequencies = list(range(1, 10))  # 18 of the 22 functions of u on Z_23
+
+    metrics = [{"step": s, "train_acc": min(1.0, s / 100), "test_acc": 1.0 if s >= 900 else 0.01}
+               for s in range(0, 1001, 10)]  # fmt: skip
+    points = [point(0, 3.0, 3.0, 3.0), point(600, 0.05, 0.25, 6.0), point(1000, 0.0, 0.01, 5.0)]
+    phases = detect_phases(points, metrics, _Everything())
+    assert (phases.memorization, phases.circuit_formation, phases.cleanup) == (100, None, None)
+    assert "span" in phases.note
 
 
 def test_embedding_heavy_frequency_joins_the_key_set():

@@ -131,7 +131,7 @@ def test_cli_json_has_the_documented_keys(modadd_run):
         "key_frequencies", "fve", "restricted_loss", "excluded_loss", "faithfulness", "bits",
     }  # fmt: skip
     assert set(doc["match"]) >= {"program", "behaviour", "grade", "evidence", "verdict"}
-    assert set(doc["phases"]) == {"memorization", "circuit_formation", "cleanup"}
+    assert set(doc["phases"]) == {"memorization", "circuit_formation", "cleanup", "note"}
     assert doc["match"]["program"] == "x + y"
     assert doc["candidates"] and doc["progress"] and doc["dl_curve"]
     assert {"step", "bits", "rung"} <= set(doc["dl_curve"][0])

@@ -13,6 +13,8 @@ from synthcmp.ui import (
     console,
     err_console,
     frac_option,
+    model_for,
+    model_option,
     optimizer_changes,
     optimizer_options,
     print_json,
@@ -65,8 +67,7 @@ class RunDisplay:
 
 @click.command()
 @task_options
-@click.option("--model", type=click.Choice(["transformer", "mlp"]), default="transformer",
-              show_default=True, help="Network architecture.")  # fmt: skip
+@model_option
 @frac_option
 @optimizer_options
 @click.option("--steps", type=int, default=None, help="Most training steps [default: the model's].")
@@ -128,7 +129,7 @@ def run(ctx: click.Context, task: Task, seed: int, model, frac, lr, weight_decay
         if no_plots:
             err_console.print("[dim]--no-plots: the HTML report will have no figures[/]")
     run_dir = Path(out) if out is not None else default_run_dir(task, seed)
-    options = RunOptions(model=model, frac=frac, steps=steps, seed=seed, top=top,
+    options = RunOptions(model=model_for(model, task), frac=frac, steps=steps, seed=seed, top=top,
                          plots=not no_plots, device=device, programs=programs,
                          optimizer=optimizer_changes(lr, weight_decay))  # fmt: skip
     if resume:

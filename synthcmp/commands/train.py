@@ -19,6 +19,8 @@ from synthcmp.ui import (
     console,
     err_console,
     frac_option,
+    model_for,
+    model_option,
     optimizer_changes,
     optimizer_options,
     print_json,
@@ -131,13 +133,7 @@ def stored_config(ctx: click.Context, run_dir: Path, task: Task, given: dict):
 
 @click.command()
 @task_options
-@click.option(
-    "--model",
-    type=click.Choice(["transformer", "mlp"]),
-    default="transformer",
-    show_default=True,
-    help="Network architecture.",
-)
+@model_option
 @frac_option
 @optimizer_options
 @click.option("--steps", type=int, default=None, help="Most training steps (default: the model's).")
@@ -158,7 +154,7 @@ def train(
     ctx: click.Context,
     task: Task,
     seed: int,
-    model: str,
+    model: str | None,
     frac: float | None,
     lr: float | None,
     weight_decay: float | None,
@@ -193,7 +189,7 @@ def train(
                **optimizer_changes(lr, weight_decay)}  # fmt: skip
     if steps is not None:
         changes["steps"] = steps
-    config = default_config(model, **changes)
+    config = default_config(model_for(model, task), **changes)
     run_dir = Path(out) if out is not None else default_run_dir(task, seed)
 
     if resume:  # the stored settings win; only --steps and --device may change

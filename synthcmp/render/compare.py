@@ -271,8 +271,12 @@ def progress_panel(progress: list[dict], phases: dict, width: int = WIDTH,
     for name in PHASES:
         step = phases.get(name)
         term = GLOSSARY[name.replace("_", " ")]
-        ends.add_row(term.name, "not reached" if step is None else f"step {step}", term.line())
+        unread = step is None and phases.get("note") and name != "memorization"
+        ends.add_row(term.name, "not read" if unread else "not reached" if step is None
+                     else f"step {step}", term.line())  # fmt: skip
     body.append(ends)
+    if phases.get("note"):
+        body.append(Text(phases["note"], style="yellow"))
     return panel(Group(*body), title, width)
 
 

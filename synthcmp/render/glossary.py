@@ -238,7 +238,7 @@ _TERMS = [
     Term(
         "variance explained",
         "circuit",
-        "logit variance explained by Σ α_k cos(ω_k(u − c))",
+        "logit variance explained by the model Σ α χ(u·c⁻¹)",
         """fve = Σ_k α_k² ‖cos(ω_k(u − c))‖² / ‖L̃‖². Near 1 when the logits are the
         Fourier circuit; near 0 for a memorizing network.""",
         ("fve", "logit model variance explained"),
@@ -254,7 +254,7 @@ _TERMS = [
     Term(
         "restricted loss",
         "circuit",
-        "loss of the logits projected on the key frequencies",
+        "loss of the logits kept to the key frequencies/irreps",
         """Keep only the circuit: restricted logits = mean_c + P_K L̃, where P_K projects the
         centred logits onto the key directions cos/sin(ω_k u), k ∈ K. Their cross-entropy
         over every input. At or below the full loss when the network's answer is carried by
@@ -264,7 +264,7 @@ _TERMS = [
     Term(
         "excluded loss",
         "circuit",
-        "train loss with the key frequencies' directions removed",
+        "train loss with the key frequencies/irreps removed",
         """Remove the circuit: excluded logits = L − P_K L̃. Their cross-entropy on the training
         pairs. Near or above chance (log n) when the training fit is the circuit; near the
         full loss when the network memorized and the key directions do not matter.""",

@@ -36,6 +36,7 @@ FIGURE_TITLES = {
     "training": "Training curves",
     "spectrum": "The embedding's Fourier spectrum",
     "circles": "The embedding on circles",
+    "logit_fit": "The logit model's fit",
     "progress": "Progress measures",
     "description_length": "Description length over training",
     "predictions": "The network against the matched program",
@@ -93,6 +94,15 @@ def caption(name: str, report: dict) -> str:
             "pairs). Right: the key frequencies' share of the embedding, and the weight norm "
             "scaled to its largest value. In circuit formation the restricted loss falls and "
             "the key share grows before the test loss moves."
+        )
+    if name == "logit_fit":
+        return (
+            "Every point is one input and class (x, y, c) of a random sample: across, the "
+            "circuit's logit model Σ α χ(u·c⁻¹) (for sums Σ α_k 2cos(ω_k(u − c)); for a group "
+            "its irreducible characters); up, the network's logit with each class's mean "
+            "removed; colour, how many points fall there. Points on the dashed diagonal are "
+            f"logits the model predicts; it explains {circuit.get('fve', 0):.1%} of their "
+            "variance. A network that memorized gives a shapeless cloud."
         )
     if name == "description_length":
         return (
