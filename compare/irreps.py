@@ -23,7 +23,8 @@ multiplication table.
    every function on G (Σ d² = |G|).
 
 Names: "trivial", "sign", and for permutation groups "standard" (χ = fixed points − 1) and
-"standard ⊗ sign" where those are irreducible; the 2-dimensional irreps of D_m are
+"standard ⊗ sign" where those are irreducible; the irreps of Z_m are its frequencies "k=K"
+(χ(1) = 2cos(2πk/m)); the 2-dimensional irreps of D_m are
 "rotation k=K" (the polygon turned k times as fast, χ(r) = 2cos(2πk/m)); otherwise
 "ρ_i (dim d)".
 """
@@ -132,6 +133,11 @@ def _named(group: Group, reps: list[Irrep]) -> list[Irrep]:
     rotation = 1 if group.name.startswith("D") else None  # D_m: element 1 is r, the turn by 2π/m
     named, counter = [], 0
     for rep in reps:
+        if group.name.startswith("Z"):  # Z_m: χ(1) = 2cos(2πk/m), or ±1 for k = 0, m/2
+            half = rep.character[1] / (2 if rep.paired else 1)
+            k = int(round(np.arccos(np.clip(half, -1, 1)) * group.n / (2 * np.pi)))
+            named.append(Irrep(f"k={k}", rep.dim, rep.character, rep.paired))
+            continue
         name = next((k for k, v in known.items() if np.allclose(rep.character, v, atol=1e-6)), "")
         if not name and rotation is not None and rep.dim == 2:
             # χ(r) = 2 cos(2πk/m): the 2-d irrep that turns the polygon k times as fast

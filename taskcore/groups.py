@@ -9,6 +9,9 @@ Indexing (documented because every group table, plot and program depends on it):
 * ``S_k`` — the k! permutations of (0, …, k−1) in lexicographic order, as
   ``itertools.permutations`` lists them. Index 0 is the identity; for S5 index 119 is
   (4, 3, 2, 1, 0).
+* ``Z_m`` — the rotations of an m-gon: index i is the turn by i/m (v ↦ v + i), so the
+  table is addition mod m — the group whose irreducible representations are the Fourier
+  modes.
 * ``D_m`` — the 2m symmetries of a regular m-gon as permutations of its vertices 0..m−1:
   index i < m is the rotation r^i (vertex v ↦ v + i), index m + i is the reflection
   r^i·s (v ↦ i − v), all mod m. Index 0 is the identity.
@@ -81,6 +84,14 @@ def symmetric(k: int) -> Group:
 
 
 @cache
+def cyclic(m: int) -> Group:
+    """Z_m: the rotations v ↦ v + i of range(m); index i is i (its table is addition mod m)."""
+    if not 2 <= m <= MAX_ORDER:
+        raise TaskError(f"Z{m} is not supported (need 2 ≤ m ≤ {MAX_ORDER})")
+    return _from_permutations(f"Z{m}", [tuple((v + i) % m for v in range(m)) for i in range(m)])
+
+
+@cache
 def dihedral(m: int) -> Group:
     """D_m: the rotations r^i and reflections r^i·s of a regular m-gon (order 2m)."""
     if m < 3 or 2 * m > MAX_ORDER:
@@ -91,9 +102,10 @@ def dihedral(m: int) -> Group:
 
 
 def group_by_name(name: str) -> Group:
-    """``"S5"`` → :func:`symmetric` (5), ``"D13"`` → :func:`dihedral` (13)."""
-    match = re.fullmatch(r"([SsDd])(\d{1,4})", name.strip())
+    """``"S5"`` → :func:`symmetric` (5), ``"D13"`` → :func:`dihedral` (13), ``"Z7"`` →
+    :func:`cyclic` (7)."""
+    match = re.fullmatch(r"([SsDdZz])(\d{1,4})", name.strip())
     if match is None:
-        raise TaskError(f"unknown group {name!r}: use S3, S4, S5 or D_m such as D13")
+        raise TaskError(f"unknown group {name!r}: use S3, S4, S5, D_m such as D13, or Z_m")
     kind, size = match.group(1).upper(), int(match.group(2))
-    return symmetric(size) if kind == "S" else dihedral(size)
+    return {"S": symmetric, "D": dihedral, "Z": cyclic}[kind](size)

@@ -15,6 +15,7 @@ EXPECTED = {
     "02_lookup_vs_modadd.py": "memorization — no compact circuit",
     "03_synth_tour.py": "the table wins",
     "04_power_operations.py": "modsub",
+    "05_groups.py": "Verdict: implements x * y",
 }
 
 

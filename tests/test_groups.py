@@ -17,11 +17,6 @@ from taskcore.registry import build_task, get_task
 from taskcore.table import TaskSpec
 
 
-def cyclic_group(m: int) -> groups.Group:
-    """Z_m as a group of permutations (the rotations of an m-gon)."""
-    return groups._from_permutations(f"Z{m}", [tuple((v + i) % m for v in range(m)) for i in range(m)])
-
-
 @pytest.mark.parametrize("group", [groups.symmetric(3), groups.symmetric(4), groups.symmetric(5),
                                    groups.dihedral(13), groups.dihedral(6)], ids=lambda g: g.name)  # fmt: skip
 def test_group_laws(group):
@@ -60,11 +55,12 @@ def test_dihedral_irreps_pair_up_and_are_named_by_rotation():
 def test_the_fourier_modes_are_the_irreps_of_a_cyclic_group():
     """The same harmonics from FFTs and from characters computed off Z_m's table."""
     for m in (7, 12):
-        dense, fft = Irreducible(cyclic_group(m)), Cyclic(m)
+        dense, fft = Irreducible(groups.cyclic(m)), Cyclic(m)
         assert sorted(dense.sizes) == sorted(fft.sizes)
         f = np.random.default_rng(m).standard_normal((m, 3))
         assert np.allclose(sorted(dense.energy(f)), sorted(fft.energy(f)))
         assert np.isclose(dense.energy(f).sum(), (f**2).sum())
+        assert (groups.group_by_name(f"Z{m}").mul == np.add.outer(np.arange(m), np.arange(m)) % m).all()
 
 
 def test_group_tasks_compute_their_words():
