@@ -13,7 +13,9 @@ This package asks which program the network *is*:
 * :mod:`compare.progress` — the same measures over the checkpoints, and the phases;
 * :mod:`compare.network` — one batched pass over all n² inputs with the activation cache;
 * :mod:`compare.handbuilt` — networks wired by hand to run the Fourier algorithm;
-* :mod:`compare.analysis` — the entry points below.
+* :mod:`compare.analysis` — the entry points below;
+* :mod:`compare.universality` — many runs of one task aligned (:func:`align_runs`), with
+  :mod:`compare.similarity`, :mod:`compare.clockpizza` and :mod:`compare.handbuilt_pizza`.
 
 Entry point::
 
@@ -35,8 +37,10 @@ from compare.analysis import (
 from compare.circuit import Circuit
 from compare.match import Match, ProgramMatch
 from compare.progress import Phases, ProgressPoint
+from compare.universality import AlignResult, RunReport, align_runs
 
 __all__ = [
     "Circuit", "CompareProgress", "CompareResult", "Match", "Phases", "ProgramMatch",
     "ProgressPoint", "analyse_model", "compare_run", "load_or_synthesize",
+    "AlignResult", "RunReport", "align_runs",
 ]  # fmt: skip

@@ -138,6 +138,11 @@ def fourier_transformer(
     W_out[:, U : U + 2 * K] = W_out_small
     W_U = np.zeros((d, n))
     W_U[U : U + 2 * K] = _unembed(n, key, scale, basis)
+    return set_transformer_weights(model, W_E, W_pos, W_Q, W_K, W_V, W_O, W_in, W_out, W_U)
+
+
+def set_transformer_weights(model, W_E, W_pos, W_Q, W_K, W_V, W_O, W_in, W_out, W_U):
+    """Write hand-chosen matrices into a one-layer transformer (MLP biases zero); returns it."""
     block = model.blocks[0]
     with torch.no_grad():
         for param, value in (

@@ -24,8 +24,8 @@ inv(x + y)); in a group ``inv(f)``, ``f·f`` and f with x and y swapped (x·y ag
 :data:`MARGIN`; the report prints the scores either way but says which separate.
 
 **The verdict is graded** (thresholds in :mod:`taskcore.events`): the network *implements* f
-when they agree on ≥ 99% of inputs; it implements f *partly* ("on 98.4% of inputs, not fully
-grokked") when f is right on at least half of the held-out pairs; below that the honest
+when they agree on ≥ 99% of inputs and of the held-out pairs; it implements f *partly* ("on
+98.4% of inputs, not fully grokked") when f is right on at least half of the held-out pairs; below that the honest
 answer is "memorization — no compact circuit", with the numbers that show it — and when the
 network generalizes but matches no candidate, it says that instead.
 """
@@ -170,7 +170,7 @@ def verdict(
     b, bt = best.score("behaviour"), best.score("behaviour_test")
     evidence = separates(best.scores, controls)
     names = [c.program for c in controls]
-    if b >= IMPLEMENTS:
+    if b >= IMPLEMENTS and not bt < IMPLEMENTS:  # and on the held-out pairs (NaN: none)
         return Match(best.program, "implements", f"implements {best.program} "
                      f"(behaviour {_pct(b)})", b, bt, True, evidence, names)  # fmt: skip
     if bt >= PARTIAL:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import click
 
 from synthcmp import __version__
-from synthcmp.commands import compare, run, synth, tasks, train
+from synthcmp.commands import align, compare, explain, run, sweep, synth, tasks, train
 from synthcmp.ui import UserError
 from taskcore.errors import TaskError
 
@@ -62,12 +62,15 @@ def main() -> None:
     Start with:
       synthcmp tasks                 the built-in tasks
       synthcmp run modadd --p 97     the whole comparison, with a report
+      synthcmp explain               what each number in a report means
     """
 
 
-for command in (tasks.tasks, synth.synth, train.train, compare.compare, run.run):
+for command in (
+    tasks.tasks, synth.synth, train.train, compare.compare, run.run,
+    align.align, sweep.sweep, explain.explain,
+):  # fmt: skip
     main.add_command(command)
-main.add_command(__import__("synthcmp.commands.explain", fromlist=["x"]).explain)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,9 @@ The trainer, compare, the report, the plots and the JSON all say "memorized", "g
 * **faithful** — a circuit describes the network when its argmax agrees with the network's
   on at least :data:`FAITHFUL` of the valid inputs.
 * **implements** — the network implements a program it agrees with on at least
-  :data:`IMPLEMENTS` of the valid inputs; it implements it **partly** when the program is
+  :data:`IMPLEMENTS` of the valid inputs *and* of the held-out pairs (with 90% of the pairs
+  in training, agreeing on 99% of all inputs says little about the other 10%); it
+  implements it **partly** when the program is
   right on at least :data:`PARTIAL` of the held-out pairs (the agreement is then reported as
   a share, "implements x − y on 98.4% of inputs", never rounded up to a verdict).
 

@@ -203,3 +203,17 @@ def test_embedding_heavy_frequency_joins_the_key_set():
     assert embedding_key_frequencies(share, exclude=[45]) == []
     flat = np.r_[0.0, np.full(48, 1.0 / 48)]
     assert embedding_key_frequencies(flat, exclude=[]) == []
+
+
+def test_agreeing_on_most_inputs_is_not_implementing_when_the_held_out_pairs_disagree():
+    """Trained on 90% of the pairs, a network can agree with f on 99.5% of all inputs while
+    getting a twentieth of the other 10% wrong: that is 'partly', not 'implements'."""
+    from compare.match import ProgramMatch, verdict
+
+    def row(behaviour, held_out):
+        scores = {"behaviour": behaviour, "behaviour_test": held_out, "behaviour_train": 1.0}
+        return [ProgramMatch(1, "x - y", "program", 12.0, scores)]
+
+    assert verdict(row(0.995, 0.95), network_test_acc=0.95).grade == "partial"
+    assert verdict(row(0.995, 0.995), network_test_acc=0.995).grade == "implements"
+    assert verdict(row(0.995, float("nan")), network_test_acc=float("nan")).grade == "implements"

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import hashlib
 import json
 import os
 import shlex
@@ -27,53 +26,15 @@ from pathlib import Path
 
 import pytest
 import torch
-from click.testing import CliRunner
+from cli_helpers import assert_one_error_line, invoke, snapshot
 
 from neural import default_config, store, train
-from synthcmp.cli import main
 from synthcmp.pipeline import check_html_target
 from taskcore.errors import TaskError
 from taskcore.registry import get_task
 
 TRAIN = ["--p", "7", "--steps", "6", "--frac", "0.5"]
 TINY = dict(steps=20, train_frac=0.5, d_model=16, d_mlp=32, threads=1, log_every=5, checkpoints=4)
-
-
-def invoke(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
-
-
-def snapshot(root: Path) -> dict[str, tuple]:
-    """Every entry under ``root`` (links not followed, lock files left out): type, mode, bytes."""
-    seen = {}
-    for folder, dirs, files in os.walk(root):
-        for name in dirs + files:
-            path = Path(folder) / name
-            if name == store.LOCK_FILE:
-                continue
-            info = path.lstat()
-            if stat.S_ISREG(info.st_mode):
-                content = hashlib.sha256(path.read_bytes()).hexdigest()
-            elif stat.S_ISLNK(info.st_mode):
-                content = os.readlink(path)
-            else:
-                content = None
-            seen[str(path.relative_to(root))] = (stat.S_IFMT(info.st_mode), info.st_mode, content)
-    return seen
-
-
-def assert_one_error_line(result, *words, alone: bool = True) -> str:
-    assert result.exit_code == 2, (result.exit_code, result.output, result.exception)
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    assert "Traceback" not in result.output
-    lines = result.stderr.strip().splitlines()
-    errors = [line for line in lines if line.startswith("Error: ")]
-    assert len(errors) == 1, result.stderr
-    if alone:
-        assert lines == errors, result.stderr
-    for word in words:
-        assert word in errors[0], (word, errors[0])
-    return errors[0]
 
 
 @pytest.fixture(scope="module")

@@ -119,7 +119,7 @@ def test_html_has_the_marker_captions_and_figures(stored, tmp_path):
 
 
 def test_thresholds_in_the_glossary_are_the_engines():
-    from compare import logits, match, progress, spectra
+    from compare import clockpizza, logits, match, progress, similarity, spectra
 
     assert glossary.THRESHOLDS == {
         "key_share": logits.KEY_SHARE,
@@ -127,6 +127,9 @@ def test_thresholds_in_the_glossary_are_the_engines():
         "embed_mass": spectra.EMBED_MASS,
         "formed": progress.FORMED,
         "margin": match.MARGIN,
+        "di_clock": clockpizza.DI_CLOCK,
+        "gs_pizza": clockpizza.GS_PIZZA,
+        "k_neighbours": similarity.K_NEIGHBOURS,
     }
 
 

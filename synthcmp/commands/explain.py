@@ -22,7 +22,7 @@ def explain(term: tuple[str, ...]) -> None:
     Examples:
       synthcmp explain                  every term, one line each
       synthcmp explain restricted loss  the formula and how to read it
-      synthcmp explain eta2             η² (names are matched loosely)
+      synthcmp explain iia              IIA (names are matched loosely)
     """
     if not term:
         for heading, table in glossary_tables():

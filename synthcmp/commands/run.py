@@ -95,7 +95,7 @@ def run(ctx: click.Context, task: Task, seed: int, model, frac, lr, weight_decay
     Examples:
       synthcmp run modadd --p 97            grok x + y and find its Fourier circuit
       synthcmp run lookup --p 97            random labels: memorization, in bits
-      synthcmp run --expr "x*x + y" --p 31  your own task
+      synthcmp run --expr "x*x + y" --p 31 --model mlp   your own task
       synthcmp run modadd --p 97 --out runs/a --resume   finish an interrupted run
     """
     from neural.store import STATE, open_run, read_metrics

@@ -28,6 +28,9 @@ THRESHOLDS = {
     "embed_mass": 0.9,  # compare.spectra.EMBED_MASS
     "formed": 0.1,  # compare.progress.FORMED
     "margin": 0.2,  # compare.match.MARGIN
+    "di_clock": 0.5,  # compare.clockpizza.DI_CLOCK
+    "gs_pizza": 0.9,  # compare.clockpizza.GS_PIZZA
+    "k_neighbours": 10,  # compare.similarity.K_NEIGHBOURS
 }
 _FILL = {
     **THRESHOLDS,
@@ -62,6 +65,7 @@ SECTIONS = {
     "match": "5 · the match",
     "ladder": "6 · description-length ladder",
     "phases": "7 · phases over training",
+    "align": "synthcmp align: many runs of one task side by side",
 }
 
 _TERMS = [
@@ -358,10 +362,11 @@ _TERMS = [
     Term(
         "implements",
         "match",
-        "verdict: the network agrees on ≥ {implements:.0%} of inputs",
+        "verdict: agrees on ≥ {implements:.0%} of inputs and of held-out",
         """The verdict is graded. The network implements the program (not the table, not a
-        near miss) it agrees with best when they agree on at least {implements:.0%} of
-        inputs; it implements it partly when the program is right on at least
+        near miss) it agrees with best when they agree on at least {implements:.0%} of all
+        inputs and of the held-out pairs alone (a network trained on 90% of the pairs agrees
+        on 99% of inputs while missing a tenth of the rest); it implements it partly when the program is right on at least
         {partial:.0%} of the held-out pairs. Otherwise the honest answer is
         'memorization — no compact circuit', with the numbers that show it.""",
         ("verdict", "match", "partly", "partial"),
@@ -436,6 +441,105 @@ _TERMS = [
         """‖θ‖₂ = sqrt(Σ θ_i²) over every trainable parameter. Weight decay pulls it down;
         it typically peaks after memorization and falls during cleanup.""",
         ("theta", "weight norm", "norm", "||theta||", "|θ|", "θ", "weight_norm"),
+    ),
+    # -- synthcmp align --------------------------------------------------------------------
+    Term(
+        "distance irrelevance",
+        "align",
+        "how little the correct logit depends on a − b",
+        """Zhong et al. 2023's first measure of Clock against Pizza. With the correct logit
+        Q(a, b) = logit_(a+b)(a, b) arranged by s = a + b and d = a − b,
+        DI = mean_d std_s Q[s, d] / std Q: near 1 when Q is the same along every distance
+        (the Clock), near 0 when Q is a function of the distance (the Pizza, whose logits
+        carry |cos(ω(a − b)/2)|). At or above {di_clock} reads as the Clock's signature.""",
+        ("di", "distance_irrelevance"),
+    ),
+    Term(
+        "gradient symmetricity",
+        "align",
+        "do both inputs enter only through E_a + E_b?",
+        """Zhong et al. 2023's second measure: for random (a, b, c) with a ≠ b, the cosine
+        similarity of the gradients of logit_c with respect to input a's and input b's one-hot
+        symbol, GS = mean cos(∂Q_c/∂a, ∂Q_c/∂b). 1 when the logit depends on the inputs only
+        through their sum E_a + E_b (the Pizza); near 0 for the Clock, which multiplies them.
+        At or above {gs_pizza} reads as the Pizza's signature.""",
+        ("gs", "gradient_symmetricity", "symmetricity"),
+    ),
+    Term(
+        "Clock",
+        "align",
+        "adds angles: logit ∝ Σ cos ω(a+b−c); DI ≥ {di_clock}, GS < {gs_pizza}",
+        """The Clock algorithm (Nanda et al. 2023; Zhong et al. 2023): each input is a point
+        on circles of key frequencies ω_k = 2πk/n, and the network multiplies the two,
+        adding the angles, so logit(c) ∝ Σ_k cos(ω_k(a + b − c)). Classified Clock when
+        distance irrelevance ≥ {di_clock} and gradient symmetricity < {gs_pizza}; when both
+        or neither signature shows, the run is 'neither' (a mixture, or another algorithm).
+        Only computed for a circuit over Z_n whose node is ±x ± y.""",
+        ("clock algorithm",),
+    ),
+    Term(
+        "Pizza",
+        "align",
+        "averages first: E_a + E_b; GS ≥ {gs_pizza}, DI < {di_clock}",
+        """The Pizza algorithm (Zhong et al. 2023): the network adds the two embeddings,
+        E_a + E_b, a point inside the circle whose angle is ω(a + b)/2 and whose radius is
+        |cos(ω(a − b)/2)|, and a nonlinearity doubles the angle, so
+        logit(c) ∝ Σ_k |cos(ω_k(a − b)/2)| cos(ω_k(a + b − c)). Classified Pizza when
+        gradient symmetricity ≥ {gs_pizza} and distance irrelevance < {di_clock}.""",
+        ("pizza algorithm",),
+    ),
+    Term(
+        "CKA",
+        "align",
+        "linear CKA of two runs' layers over all inputs (1 = alike)",
+        """Linear centered kernel alignment (Kornblith et al. 2019). With X (N × d₁) and
+        Y (N × d₂) the two runs' activations on the same N inputs, columns centered:
+        CKA = ‖YᵀX‖²_F / (‖XᵀX‖_F ‖YᵀY‖_F). 1 when Y is X up to a rotation and a scale, 0
+        when no feature of one correlates with any of the other. Read it beside its
+        baseline: wide layers on few inputs look alike by chance.""",
+        ("linear cka", "cka"),
+    ),
+    Term(
+        "mutual k-NN",
+        "align",
+        "share of k = {k_neighbours} nearest inputs that two runs agree on",
+        """Mutual k-nearest-neighbour alignment (Huh et al. 2024): in each run, every input's
+        k = {k_neighbours} nearest inputs by cosine similarity of its activations; the score
+        is mean_i |N_X(i) ∩ N_Y(i)| / k, 1 when the two runs have the same neighbourhoods.
+        Chance is about k/N.""",
+        ("knn", "mutual knn", "mutual_knn", "mknn", "mutual kNN"),
+    ),
+    Term(
+        "baseline",
+        "align",
+        "the same score with one run's inputs shuffled",
+        """Every similarity is printed as value / baseline, where the baseline is the same
+        metric on the same two representations after a seeded permutation of one run's
+        inputs, metric(X, Y[π]): what the score is when the rows no longer correspond. A
+        score means something only well above its baseline. For the Jaccard overlap of key
+        frequencies the baseline is the overlap of random sets of the same sizes.""",
+        ("shuffled baseline",),
+    ),
+    Term(
+        "node share",
+        "align",
+        "share of a layer's variance that is a function of u",
+        """η²_u(H) = Σ_u N_u ‖h̄_u − h̄‖² / Σ_i ‖h_i − h̄‖², with h̄_u the mean activation
+        over the inputs whose program node (e.g. u = x + y) has that value. It ignores which
+        frequencies or which rotation a run uses, so two runs that implement the same program
+        on different circles score alike here even when their CKA is low. Baseline: the node's
+        values shuffled over the inputs, ≈ (n − 1)/(N − 1).""",
+        ("eta2", "η²", "node_share", "program level"),
+    ),
+    Term(
+        "Jaccard",
+        "align",
+        "overlap of two runs' key-frequency sets, |A ∩ B| / |A ∪ B|",
+        """The Jaccard index of two runs' key-frequency sets: |A ∩ B| / |A ∪ B|, 1 when they
+        use the same frequencies, 0 when they share none. Chughtai et al. 2023 found that
+        grokked runs agree on the algorithm but each picks its own frequencies ('weak
+        universality'); the baseline is the index of random sets of the same sizes.""",
+        ("jaccard index", "frequency overlap"),
     ),
 ]
 

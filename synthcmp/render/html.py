@@ -133,36 +133,51 @@ def figures(report: dict) -> list[str]:
         path = run_dir / file
         if not path.is_file():
             continue
-        data = base64.b64encode(path.read_bytes()).decode("ascii")
         title = FIGURE_TITLES.get(name, name)
-        out.append(
-            f'<figure id="{html.escape(name)}"><img alt="{html.escape(title)}" '
-            f'src="data:image/png;base64,{data}">'
-            f"<figcaption><b>Figure {i}. {html.escape(title)}.</b> "
-            f"{html.escape(caption(name, report))}</figcaption></figure>"
-        )
+        out.append(figure(i, name, path, caption(name, report), title))
     return out
 
 
-def write_html(report: dict, task: Task, metrics: list[dict], path: Path, top: int = 5) -> Path:
-    """One self-contained page: the terminal report as HTML, then every plot inlined (base64)."""
-    from synthcmp.render.report import render_report
+def figure(i: int, name: str, png: Path, text: str, title: str = "") -> str:
+    """One PNG inlined (base64) as a numbered <figure> with its caption."""
+    data = base64.b64encode(png.read_bytes()).decode("ascii")
+    head = f"Figure {i}. {html.escape(title)}." if title else f"Figure {i}."
+    return (
+        f'<figure id="{html.escape(name)}"><img alt="{html.escape(title or name)}" '
+        f'src="data:image/png;base64,{data}">'
+        f"<figcaption><b>{head}</b> {html.escape(text)}</figcaption></figure>"
+    )
 
+
+def recorded_html(render) -> str:
+    """What ``render(console)`` prints, recorded at the report's width as HTML."""
     console = Console(record=True, width=WIDTH, file=io.StringIO(), color_system="truecolor")
-    render_report(report, console, task, metrics, top)
-    body = console.export_html(inline_styles=True, code_format=PRE, theme=DEFAULT_TERMINAL_THEME)
-    shown = figures(report)
-    title = html.escape(f"synthcmp · {task.name}: {task.formula}")
+    render(console)
+    return console.export_html(inline_styles=True, code_format=PRE, theme=DEFAULT_TERMINAL_THEME)
+
+
+def write_page(path: Path, title: str, body: str, shown: list[str], note: str = "") -> Path:
+    """The self-contained page: a title, an optional note, the recorded report, the figures."""
+    title = html.escape(title)
+    note = f"<p>{html.escape(note)}</p>\n" if note else ""
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">{GENERATOR}
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}</title>
 <style>{STYLE}</style>
 </head><body><h1>{title}</h1>
-{body}
+{note}{body}
 {"<h2>Figures</h2>" if shown else ""}
 {"".join(shown)}
 </body></html>
 """
     atomic_write_text(path, page)
     return path
+
+
+def write_html(report: dict, task: Task, metrics: list[dict], path: Path, top: int = 5) -> Path:
+    """One self-contained page: the terminal report as HTML, then every plot inlined (base64)."""
+    from synthcmp.render.report import render_report
+
+    body = recorded_html(lambda console: render_report(report, console, task, metrics, top))
+    return write_page(path, f"synthcmp · {task.name}: {task.formula}", body, figures(report))

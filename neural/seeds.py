@@ -1,0 +1,182 @@
+"""Many seeds of one configuration: where and how to train them.
+
+Universality questions need many runs that differ only in their seed. :func:`train_seeds`
+trains them and stores each as an ordinary run folder, in whichever way is fastest on the
+device:
+
+**Where batching pays** (``benchmarks/batched.py`` measures it): on a GPU, by a large
+factor — the device is launch-bound at one seed. On a CPU it does not: the matmuls are
+compute-bound there and a batched step costs about N single steps (the transformer's even a
+little more: its batched embedding lookups and their backward are slower than the plain
+ones). :func:`train_seeds` therefore trains the seeds one after another on the CPU and as one
+batch on a GPU (``batched=None``); either way each seed's numbers are those of
+:func:`neural.train.train` with its config, to float tolerance (a test checks it).
+
+On the CPU it trains them one run at a time, ``workers`` of them at once in processes of
+their own (one per core; each run uses one thread, so its numbers do not depend on where it
+ran). Either way each seed's numbers are those of :func:`neural.train.train` with its config,
+to float tolerance.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from neural import store
+from neural.batched import SeedStep, check_same_configuration, train_batched
+from neural.config import TrainConfig
+from neural.train import Run, StepInfo, train
+from taskcore.table import Task
+
+__all__ = [
+    "ONE_THREAD", "SeedStep", "batched_default", "one_thread_environment", "process_pool",
+    "train_seeds",
+]  # fmt: skip
+
+
+def batched_default(device: str) -> bool:
+    """Batch the seeds on this device? Yes on a GPU (launch-bound: batching multiplies the
+    throughput), no on the CPU (compute-bound: a batched step costs N single steps or more).
+    See the module docstring and ``benchmarks/batched.py``."""
+    return torch.device(device).type != "cpu"
+
+
+def train_seeds(
+    task: Task,
+    configs: list[TrainConfig],
+    run_dirs: list[str | Path] | None = None,
+    on_step: Callable[[SeedStep], None] | None = None,
+    batched: bool | None = None,
+    force: bool = False,
+    workers: int = 1,
+) -> list[Run]:
+    """Train one run per config (configs that differ only in their seed) and return them in
+    order. ``run_dirs`` (one per config) stores each as an ordinary run folder.
+
+    ``batched``: one batched model (True), one run at a time (False), or per device (None:
+    see :func:`batched_default`). Run at a time, ``workers`` > 1 trains that many runs at once
+    in processes of their own (one per CPU core: each run uses one thread, and its numbers
+    do not depend on where it ran); that needs ``run_dirs``, from which the runs are read back.
+    A seed whose loss diverges is reported with status "diverged" when batched (the others go
+    on); run at a time it raises, as :func:`train` does.
+    """
+    check_same_configuration(configs)
+    if run_dirs is not None and len(run_dirs) != len(configs):
+        raise store.RunError("one run folder per seed")
+    if batched is None:
+        batched = batched_default(configs[0].device)
+    if batched:
+        return train_batched(task, configs, run_dirs, on_step, force)
+    if workers > 1 and run_dirs is not None and len(configs) > 1:
+        return _train_in_processes(task, configs, [Path(d) for d in run_dirs], on_step, force,
+                                   min(workers, len(configs)))  # fmt: skip
+    runs = []
+    for i, config in enumerate(configs):
+        def forward(info: StepInfo, i: int = i) -> None:
+            if on_step is not None:
+                on_step(SeedStep(i, info))
+
+        run_dir = run_dirs[i] if run_dirs is not None else None
+        runs.append(train(task, config, on_step=forward, run_dir=run_dir, force=force))
+    return runs
+
+
+_QUEUE = None  # in a worker process: where its training events go
+
+
+def _worker_init(queue) -> None:
+    global _QUEUE
+    _QUEUE = queue
+
+
+def _train_one(task: Task, config: TrainConfig, run_dir: Path, index: int, force: bool) -> str:
+    """In a worker: train one run into its folder, sending each logged step to the parent."""
+
+    def on_step(info: StepInfo) -> None:
+        _QUEUE.put(SeedStep(index, info))
+
+    status = train(task, config, on_step=on_step, run_dir=run_dir, force=force).status
+    _QUEUE.put(index)  # after its last event: this run is done
+    return status
+
+
+def _read_back(task: Task, run_dir: Path) -> Run:
+    """A run that a worker trained, as :func:`train` would have returned it."""
+    loaded = store.load_run(run_dir)
+    s = loaded.summary
+    return Run(run_dir, loaded.config, task, int(s["steps"]), float(s["seconds"]),
+               s["memorization_step"], s["grok_step"], s["status"], s["final"], loaded.metrics,
+               loaded.load_model(), int(s["n_train"]), int(s["n_test"]))  # fmt: skip
+
+
+ONE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS",
+                                     "OPENBLAS_NUM_THREADS")}  # fmt: skip
+
+
+@contextlib.contextmanager
+def process_pool(workers: int, initializer=None, initargs=()):
+    """A pool of ``workers`` spawned processes (fresh interpreters: no forked thread pools),
+    each with one BLAS/OpenMP thread — on a busy 2-core machine a thread pool in every
+    process is several times slower than one thread each. The variables must be in the
+    environment when a process starts (its BLAS reads them once), so they are set around
+    the pool's life and restored after."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    with one_thread_environment(), ProcessPoolExecutor(
+        workers, mp_context=mp.get_context("spawn"), initializer=initializer, initargs=initargs
+    ) as pool:
+        yield pool
+
+
+@contextlib.contextmanager
+def one_thread_environment():
+    """:data:`ONE_THREAD` in ``os.environ`` while the block runs (processes started in it
+    inherit one BLAS/OpenMP thread), the previous values restored after."""
+    import os
+
+    saved = {k: os.environ.get(k) for k in ONE_THREAD}
+    os.environ.update(ONE_THREAD)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _train_in_processes(task, configs, run_dirs, on_step, force, workers) -> list[Run]:
+    """One process per worker, each training whole runs; their events come back through a
+    queue and reach ``on_step`` here."""
+    import multiprocessing as mp
+    import queue as queues
+
+    events = mp.get_context("spawn").Queue()
+    with process_pool(workers, _worker_init, (events,)) as pool:
+        futures = [pool.submit(_train_one, task, c, d, i, force)
+                   for i, (c, d) in enumerate(zip(configs, run_dirs, strict=True))]  # fmt: skip
+        finished: set[int] = set()
+        try:
+            while len(finished) < len(futures):
+                try:
+                    item = events.get(timeout=0.2)
+                except queues.Empty:
+                    failed = [f for f in futures if f.done() and f.exception() is not None]
+                    if failed:  # a worker's exception (diverged, interrupted), as train's
+                        raise failed[0].exception() from None
+                    continue
+                if isinstance(item, int):
+                    finished.add(item)
+                elif on_step is not None:
+                    on_step(item)
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+    return [_read_back(task, d) for d in run_dirs]

@@ -1,0 +1,166 @@
+"""One cell of a sweep: a full run in its own run folder, and the database row it becomes.
+
+A cell with all three stages is exactly ``synthcmp run`` (:func:`synthcmp.pipeline.run_pipeline`)
+into ``DIR/runs/<cell folder>``; a cell with fewer stages runs those stages into the same
+kind of folder and writes the same ``report.json``, with only the sections it ran. A folder
+left by an interrupted attempt is replaced (only if it is provably a synthcmp folder).
+
+:func:`run_cell` runs in a worker (a local process or a Ray task) and returns the row as
+plain data; only the driver writes the database. Its numbers are read off the report by
+:func:`row_from_report`, so the database holds what the run's own report says, nothing typed.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from pathlib import Path
+
+from synthcmp.sweep.db import COLUMNS
+from synthcmp.sweep.spec import Cell
+
+RUNS = "runs"
+SYNTH_MARKER = ".synthcmp-synth"  # a folder of a synth-only cell (no network: not a run folder)
+
+
+def warm_up() -> None:
+    """Import what a cell needs (torch among it), so a worker does it once, before its first
+    cell, and no cell's ``seconds`` counts it."""
+    import compare  # noqa: F401
+    import neural  # noqa: F401
+    import synth  # noqa: F401
+    import synthcmp.pipeline  # noqa: F401
+
+
+def run_dir_of(sweep_dir: str | Path, cell: Cell) -> Path:
+    return Path(sweep_dir) / RUNS / cell.folder
+
+
+def run_cell(job: dict) -> dict:
+    """Run the cell ``job["cell"]`` (a Cell's JSON) under ``job["sweep_dir"]``; return its row.
+
+    ``job`` also holds ``device``, ``top``, ``plots`` and ``attempt``. Raises whatever the run
+    raises; the executor turns that into an error outcome.
+    """
+    from synthcmp.pipeline import RunOptions
+    from taskcore import DEFAULT_P, TaskSpec, build_task
+
+    t0 = time.perf_counter()
+    cell = Cell.from_json(job["cell"])
+    sweep_dir = Path(job["sweep_dir"])
+    run_dir = run_dir_of(sweep_dir, cell)
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
+    task = build_task(TaskSpec(name=cell.task, p=cell.p or DEFAULT_P, seed=cell.seed))
+    options = RunOptions(
+        model=cell.model, frac=cell.frac, steps=cell.steps, seed=cell.seed,
+        top=job.get("top", 5), plots=job.get("plots", False), device=job.get("device", "cpu"),
+        optimizer={"lr": cell.lr, "weight_decay": cell.weight_decay},
+    )  # fmt: skip
+    if set(cell.stages) == {"synth", "train", "compare"}:
+        from synthcmp.pipeline import run_pipeline
+
+        report = run_pipeline(task, run_dir, options, force=True)
+    else:
+        report = _some_stages(task, run_dir, cell.stages, options)
+    row = row_from_report(cell, report, sweep_dir, run_dir)
+    row["seconds"] = time.perf_counter() - t0
+    row["attempts"] = job.get("attempt", 1)
+    return row
+
+
+def _some_stages(task, run_dir: Path, stages: tuple[str, ...], options) -> dict:
+    """synth and/or train without compare, into a folder owned like a run folder."""
+    from neural import train
+    from neural.store import open_run
+    from synth import SynthConfig, synthesize
+    from synthcmp.pipeline import REPORT, SYNTH, task_section, train_config
+    from taskcore.files import atomic_write_json, owned_folder
+
+    config = train_config(task, options)
+    split = task.split(config.train_frac, config.seed)
+    seconds: dict[str, float] = {}
+    report: dict = {"run_dir": str(run_dir), "task": task_section(task, split), "seconds": seconds}
+    if "train" in stages:
+        folder = open_run(run_dir, force=True)
+    else:
+        folder = owned_folder(run_dir, SYNTH_MARKER, "synthcmp sweep cell: synth only\n",
+                              force=True, what="cell folder")  # fmt: skip
+    with folder:
+        if "synth" in stages:
+            t0 = time.perf_counter()
+            report["synth"] = synthesize(task, split, SynthConfig(top_k=options.top)).to_json()
+            seconds["synth"] = time.perf_counter() - t0
+            atomic_write_json(run_dir / SYNTH, report["synth"])
+        if "train" in stages:
+            t0 = time.perf_counter()
+            report["train"] = train(task, config, run_dir=run_dir).to_json()
+            seconds["train"] = time.perf_counter() - t0
+        seconds["total"] = sum(seconds.values())
+        atomic_write_json(run_dir / REPORT, report)
+    return report
+
+
+def row_from_report(cell: Cell, report: dict, sweep_dir: Path, run_dir: Path) -> dict:
+    """The database row of a finished cell: its configuration and its report's numbers."""
+    from synthcmp.pipeline import REPORT
+
+    task = report.get("task") or {}
+    row: dict = {
+        "cell": cell.key, "task": cell.task, "p": cell.p, "n": task.get("n"), "frac": cell.frac,
+        "seed": cell.seed, "model": cell.model, "weight_decay": cell.weight_decay, "lr": cell.lr,
+        "steps": cell.steps, "stages": "+".join(cell.stages), "status": "ok", "error": None,
+        "n_train": task.get("n_train"), "n_test": task.get("n_test"),
+    }  # fmt: skip
+    train = report.get("train")
+    if train is not None:
+        final = train.get("final") or {}
+        row.update(
+            memorized=train.get("memorization_step") is not None,
+            memorization_step=train.get("memorization_step"),
+            grokked=train.get("grok_step") is not None, grok_step=train.get("grok_step"),
+            steps_trained=train.get("steps"), train_acc=final.get("train_acc"),
+            test_acc=final.get("test_acc"),
+        )  # fmt: skip
+    synth = report.get("synth")
+    if synth is not None and synth.get("programs"):
+        best = synth["programs"][0]
+        row.update(
+            synth_program=best.get("expr") if best.get("kind") == "program" else "table",
+            synth_kind=best.get("kind"), synth_bits=best.get("bits"),
+            synth_program_bits=best.get("program_bits"), synth_exceptions=best.get("exceptions"),
+            synth_test_acc=best.get("test_acc"),
+            synth_exact_test=best.get("kind") == "program" and best.get("test_acc") == 1.0,
+        )  # fmt: skip
+    compare = report.get("compare")
+    if compare is not None:
+        match = compare.get("match") or {}
+        circuit = compare.get("circuit") or {}
+        row.update(
+            match_program=match.get("program"), match_grade=match.get("grade"),
+            verdict=match.get("verdict"), behaviour=match.get("behaviour"),
+            key_frequencies=json.dumps(circuit.get("key_frequencies")) if circuit else None,
+            faithfulness=circuit.get("faithfulness"),
+        )  # fmt: skip
+    for rung in report.get("ladder") or []:
+        column = "bits_" + str(rung.get("rung")).replace(" ", "_")
+        if column in COLUMNS:
+            row[column] = rung.get("bits")
+    seconds = report.get("seconds") or {}
+    for stage in ("synth", "train", "compare"):
+        row[f"seconds_{stage}"] = seconds.get(stage)
+    row["report"] = str((run_dir / REPORT).relative_to(sweep_dir))
+    row["host"] = socket.gethostname()
+    row["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return row
+
+
+def error_row(cell: Cell, error: str, attempts: int) -> dict:
+    """The row of a cell that failed on every attempt: its configuration and the error."""
+    return {
+        "cell": cell.key, "task": cell.task, "p": cell.p, "frac": cell.frac, "seed": cell.seed,
+        "model": cell.model, "weight_decay": cell.weight_decay, "lr": cell.lr,
+        "steps": cell.steps, "stages": "+".join(cell.stages), "status": "error",
+        "error": error, "attempts": attempts,
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }  # fmt: skip

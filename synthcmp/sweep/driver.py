@@ -1,0 +1,219 @@
+"""Run a sweep: own its folder, run the missing cells on an executor, record every outcome.
+
+The sweep folder ``DIR`` holds::
+
+    .synthcmp-sweep    the marker: a folder synthcmp made for sweeps
+    .lock              held while a sweep runs: a second sweep on DIR is refused at once
+    results.db         the results database (synthcmp.sweep.db), one row per cell
+    runs/<cell>/       each cell's run folder, with its report.json
+    workers.log        what the local pool's workers printed (library warnings), if anything
+    figures/           what ``synthcmp sweep report`` draws
+
+:func:`run_sweep` locks ``DIR``, asks the database which cells are recorded, and runs only
+the others (``retry_failed``: the ones recorded with an error too). Up to ``executor.slots``
+cells run at once; as each outcome arrives the driver writes its row and commits, so an
+interruption (Ctrl-C, a killed driver or worker) loses only cells that had not finished.
+A cell that fails is run once more; if it fails again its row records the error. Progress
+goes to ``on_progress`` as a :class:`SweepProgress` after every outcome and about once a
+second; nothing here prints.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from synthcmp.sweep.cell import error_row
+from synthcmp.sweep.db import DB_FILE, Database
+from synthcmp.sweep.spec import Cell, SweepSpec, varying
+from taskcore.errors import TaskError
+from taskcore.files import LOCK_FILE, describe_os_error, is_marked, owned_folder
+
+MARKER = ".synthcmp-sweep"
+WORKER_LOG = "workers.log"  # what local workers print (warnings), kept out of the display
+ATTEMPTS = 2  # a failing cell is retried once
+TICK = 1.0  # seconds between progress updates while nothing finishes
+
+
+@dataclass
+class SweepProgress:
+    """Where a sweep stands, for a display: counts, timing and the last outcome."""
+
+    total: int  # cells in the spec
+    recorded: int  # already in the database when this sweep started
+    to_run: int  # cells this sweep runs
+    done: int = 0  # finished this sweep, ok
+    failed: int = 0  # recorded with an error this sweep
+    running: int = 0
+    retries: int = 0  # failed attempts that were run again
+    elapsed: float = 0.0
+    last: dict | None = None  # the row of the last cell recorded
+    label: str = ""  # the last cell's name, for a display
+    event: str = "tick"  # "start" | "ok" | "error" | "retry" | "tick"
+    message: str = ""  # the error of a failed attempt
+
+    @property
+    def finished(self) -> int:
+        return self.done + self.failed
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds left at this sweep's pace so far (None before the first cell finishes)."""
+        if self.finished == 0:
+            return None
+        return self.elapsed / self.finished * (self.to_run - self.finished)
+
+
+@dataclass
+class SweepResult:
+    """What a sweep did (the JSON of ``synthcmp sweep run --json``)."""
+
+    dir: str
+    database: str
+    executor: str
+    total: int
+    recorded: int
+    ran: int
+    ok: int
+    failed: int
+    retries: int
+    seconds: float
+    cells_per_minute: float | None
+    failures: list[dict] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        from taskcore.serial import to_jsonable
+
+        return to_jsonable(self)
+
+
+def check_sweep_dir(folder: Path) -> None:
+    """Before anything is made: may a sweep use ``folder``? It must be new, empty, or a
+    sweep folder (one holding the marker); anything else is refused, nothing touched."""
+    if not os.path.lexists(folder):
+        return
+    if folder.is_symlink() and not folder.is_dir():
+        raise TaskError(f"--out {folder} is a broken symbolic link")
+    if not folder.is_dir():
+        raise TaskError(f"--out {folder} exists and is not a folder")
+    try:
+        contents = [n for n in os.listdir(folder) if n not in (LOCK_FILE, MARKER)]
+    except OSError as err:
+        raise TaskError(describe_os_error(err, folder, "reading")) from None
+    if contents and not is_marked(folder, MARKER):
+        raise TaskError(
+            f"--out {folder} is not empty and is not a synthcmp sweep folder (no {MARKER} "
+            "in it); give a new folder"
+        )
+
+
+def is_running(folder: Path) -> bool:
+    """Does a sweep hold ``folder``'s lock right now? (Asked without taking it for long, and
+    without making a lock file where there is none.)"""
+    import fcntl
+
+    try:
+        fd = os.open(folder / LOCK_FILE, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)  # closing releases a shared lock we got
+    return False
+
+
+def run_sweep(
+    spec: SweepSpec,
+    out: str | Path,
+    executor,
+    on_progress: Callable[[SweepProgress], None] | None = None,
+    device: str = "cpu",
+    retry_failed: bool = False,
+    cells: list[Cell] | None = None,
+) -> SweepResult:
+    """Run ``spec``'s missing cells into ``out`` on ``executor`` (entered here)."""
+    out = Path(out)
+    cells = spec.cells() if cells is None else cells
+    check_sweep_dir(out)
+    if os.path.lexists(out / DB_FILE):  # a damaged or foreign database: refuse, touch nothing
+        Database(out / DB_FILE, readonly=True).close()
+    with owned_folder(out, MARKER, "synthcmp sweep folder, format 1\n", reuse=True,
+                      keep=lambda folder: True, what="sweep folder") as folder:  # fmt: skip
+        with Database(folder / DB_FILE) as db:
+            recorded = db.statuses()
+            keep = ("ok",) if retry_failed else ("ok", "error")
+            todo = [c for c in cells if recorded.get(c.key) not in keep]
+            db.record_sweep(spec.name, spec.to_json(), len(cells))
+            progress = SweepProgress(total=len(cells), recorded=len(cells) - len(todo),
+                                     to_run=len(todo), event="start")  # fmt: skip
+            notify = on_progress or (lambda p: None)
+            t0 = time.perf_counter()
+            notify(progress)
+            if todo:
+                if hasattr(executor, "log_file"):
+                    executor.log_file = str(folder / WORKER_LOG)
+                with executor:
+                    _drive(folder, todo, executor, db, progress, notify, t0, spec, device)
+                log = folder / WORKER_LOG
+                if log.is_file() and log.stat().st_size == 0:
+                    log.unlink()
+            seconds = time.perf_counter() - t0
+            ran_now = {c.key for c in todo}
+            failures = [{"cell": r["cell"], "error": r["error"]} for r in db.rows()
+                        if r["status"] == "error" and r["cell"] in ran_now]  # fmt: skip
+    ran = progress.finished
+    return SweepResult(
+        dir=str(folder), database=str(folder / DB_FILE),
+        executor=getattr(executor, "description", type(executor).__name__), total=len(cells),
+        recorded=progress.recorded, ran=ran, ok=progress.done, failed=progress.failed,
+        retries=progress.retries, seconds=seconds,
+        cells_per_minute=60 * ran / seconds if ran and seconds > 0 else None, failures=failures,
+    )  # fmt: skip
+
+
+def _drive(folder, todo, executor, db, progress, notify, t0, spec, device) -> None:
+    by_key = {c.key: c for c in todo}
+    vary = varying(todo)
+    pending = deque(
+        {"cell": c.to_json(), "key": c.key, "sweep_dir": str(folder.resolve()),
+         "device": device, "top": spec.top, "plots": spec.plots, "attempt": 1}
+        for c in todo
+    )  # fmt: skip
+    last_tick = 0.0
+    while pending or executor.running():
+        while pending and executor.running() < executor.slots:
+            executor.submit(pending.popleft())
+        outcomes = executor.wait(timeout=TICK)
+        progress.elapsed = time.perf_counter() - t0
+        for outcome in outcomes:
+            job = outcome.job
+            cell = by_key[job["key"]]
+            progress.label, progress.message = cell.label(vary), outcome.error or ""
+            if outcome.row is not None:
+                db.put(outcome.row)
+                progress.done += 1
+                progress.last, progress.event = outcome.row, "ok"
+            elif job["attempt"] < ATTEMPTS:
+                pending.appendleft({**job, "attempt": job["attempt"] + 1})
+                progress.retries += 1
+                progress.event = "retry"
+            else:
+                row = error_row(cell, outcome.error or "unknown error", job["attempt"])
+                db.put(row)
+                progress.failed += 1
+                progress.last, progress.event = row, "error"
+            progress.running = executor.running()
+            notify(progress)
+        if not outcomes or time.perf_counter() - last_tick >= TICK:
+            last_tick = time.perf_counter()
+            progress.running, progress.event = executor.running(), "tick"
+            notify(progress)

@@ -1,0 +1,233 @@
+"""What a sweep's rows show: Power et al.'s figure for both learners, and phase diagrams.
+
+Everything here is computed from the database rows (:mod:`synthcmp.sweep.db`), so the
+terminal report, the JSON, the plots and a notebook reading ``results.db`` agree.
+
+**Power et al.'s figure, for both learners.** Power et al. (2022, Fig. 1) plot, per binary
+operation, the smallest training fraction at which the network generalizes. Here each
+operation gets two such fractions, on the same splits:
+
+* the **network** generalizes at a fraction when, in most seeds (more than half of the
+  cells that finished), it grokked: test accuracy ≥ 99% within the step budget
+  (:mod:`taskcore.events`);
+* the **synthesizer** generalizes at a fraction when, in most seeds, its best program
+  (``programs[0]``, shortest two-part code) is a program, not the table, and is right on
+  every held-out pair.
+
+The operations are ordered by the length L(P) of the program the synthesizer found (the one
+found exact most often), so the figure reads as data needed against program length.
+Rows are grouped by *setting* — model, weight decay, learning rate and step budget — so a
+sweep over weight decay gives one figure per value; the modulus is part of the row.
+
+**Phase diagrams** (Liu et al. 2022, "Omnigrok"): per operation, a grid over training
+fraction × weight decay; each point says what most seeds did: grokked (the median grok
+step of those that did), memorized (train accuracy 100% but no grokking within the
+budget), or did not fit (not even the training pairs).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from taskcore import BUILTIN
+from taskcore.serial import JsonMixin
+
+GROKKED, MEMORIZED, NOT_FIT, FAILED = "grokked", "memorized", "did not fit", "error"
+
+
+@dataclass(frozen=True)
+class FracCounts(JsonMixin):
+    """At one training fraction: of the cells that finished and ran each learner, how many
+    generalized (``None``: no cell here ran that learner)."""
+
+    frac: float
+    network: int | None  # cells whose network grokked
+    network_of: int  # finished cells that trained a network
+    synth: int | None  # cells whose best program is exact on the test pairs
+    synth_of: int  # finished cells that ran the synthesizer
+    failed: int = 0  # cells recorded with an error
+
+
+@dataclass(frozen=True)
+class PowerRow(JsonMixin):
+    """One operation of Power et al.'s figure: the smallest fraction each learner needs."""
+
+    task: str
+    p: int | None
+    formula: str
+    program: str | None  # the synthesizer's program (the one most often exact on test)
+    program_bits: float | None  # its L(P), the grammar's bits
+    network_frac: float | None  # smallest fraction where most seeds' networks grokked
+    synth_frac: float | None  # smallest fraction where most seeds' best program is exact
+    counts: list[FracCounts] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PowerFigure(JsonMixin):
+    """The figure for one setting (model, weight decay, lr, step budget)."""
+
+    model: str
+    weight_decay: float
+    lr: float
+    steps: int
+    fracs: list[float]
+    rows: list[PowerRow]
+    network: bool  # did these cells train a network
+    synth: bool  # did they run the synthesizer
+
+
+@dataclass(frozen=True)
+class PhasePoint(JsonMixin):
+    frac: float
+    weight_decay: float
+    state: str  # "grokked" | "memorized" | "did not fit" | "error"
+    grok_step: float | None  # median grok step of the seeds that grokked (when most did)
+    seeds: int
+    grokked: int
+    memorized: int
+
+
+@dataclass(frozen=True)
+class PhaseDiagram(JsonMixin):
+    """Grok step (or memorized / did not fit) over fraction × weight decay, one operation."""
+
+    task: str
+    p: int | None
+    model: str
+    lr: float
+    steps: int
+    fracs: list[float]
+    weight_decays: list[float]
+    points: list[PhasePoint]
+
+
+@dataclass
+class SweepReport(JsonMixin):
+    """``synthcmp sweep report --json``: one row per cell, then what the rows show."""
+
+    dir: str
+    database: str
+    cells: list[dict]
+    ok: int
+    failed: int
+    power: list[PowerFigure]
+    phases: list[PhaseDiagram]
+    figures: dict[str, str] = field(default_factory=dict)
+    last_sweep: dict | None = None  # the last `sweep run` on this folder: name, started, cells
+    running: bool = False  # a sweep holds the folder now: the numbers are partial
+
+
+def most(count: int, seeds: int) -> bool:
+    """Is ``count`` "most seeds"? More than half of the ``seeds`` that finished."""
+    return seeds > 0 and 2 * count > seeds
+
+
+def build_report(rows: list[dict], dir: str = "", database: str = "",
+                 sweeps: list[dict] | None = None, running: bool = False) -> SweepReport:  # fmt: skip
+    """The report of ``rows``; ``sweeps`` (the database's log of sweep runs) names the last."""
+    ok = [r for r in rows if r["status"] == "ok"]
+    last = None
+    if sweeps:
+        last = {k: sweeps[-1][k] for k in ("name", "started", "cells")}
+    return SweepReport(
+        dir=dir, database=database, cells=rows, ok=len(ok), failed=len(rows) - len(ok),
+        power=power_figures(rows), phases=phase_diagrams(rows), last_sweep=last,
+        running=running,
+    )  # fmt: skip
+
+
+def _task_order(task: str) -> int:
+    return list(BUILTIN).index(task) if task in BUILTIN else len(BUILTIN)
+
+
+def power_figures(rows: list[dict]) -> list[PowerFigure]:
+    """One :class:`PowerFigure` per setting, its rows ordered by the program's bits."""
+    settings: dict[tuple, list[dict]] = defaultdict(list)
+    for r in rows:
+        settings[(r["model"], r["weight_decay"], r["lr"], r["steps"])].append(r)
+    figures = []
+    for (model, wd, lr, steps), group in sorted(settings.items()):
+        trained = any("train" in r["stages"].split("+") for r in group)
+        searched = any("synth" in r["stages"].split("+") for r in group)
+        by_op: dict[tuple, list[dict]] = defaultdict(list)
+        for r in group:
+            by_op[(r["task"], r["p"])].append(r)
+        power_rows = [_power_row(task, p, cells) for (task, p), cells in by_op.items()]
+        power_rows.sort(key=lambda r: (r.program_bits is None, r.program_bits or 0.0,
+                                       _task_order(r.task), r.p or 0))  # fmt: skip
+        fracs = sorted({r["frac"] for r in group})
+        figures.append(PowerFigure(model, wd, lr, steps, fracs, power_rows, trained, searched))
+    return figures
+
+
+def _power_row(task: str, p, cells: list[dict]) -> PowerRow:
+    counts = []
+    for frac in sorted({c["frac"] for c in cells}):
+        here = [c for c in cells if c["frac"] == frac]
+        done = [c for c in here if c["status"] == "ok"]
+        nets = [c for c in done if "train" in c["stages"].split("+")]
+        searches = [c for c in done if "synth" in c["stages"].split("+")]
+        counts.append(FracCounts(
+            frac=frac,
+            network=sum(bool(c["grokked"]) for c in nets) if nets else None,
+            network_of=len(nets),
+            synth=sum(bool(c["synth_exact_test"]) for c in searches) if searches else None,
+            synth_of=len(searches), failed=len(here) - len(done),
+        ))  # fmt: skip
+
+    def smallest(learner: str) -> float | None:
+        return next((c.frac for c in counts if getattr(c, learner) is not None
+                     and most(getattr(c, learner), getattr(c, learner + "_of"))), None)  # fmt: skip
+
+    exact = [c for c in cells if c["status"] == "ok" and c["synth_exact_test"]]
+    program = bits = None
+    if exact:
+        tally = Counter(c["synth_program"] for c in exact)
+        program = min(tally, key=lambda e: (-tally[e], min(c["synth_program_bits"] for c in exact
+                                                            if c["synth_program"] == e)))  # fmt: skip
+        bits = next(c["synth_program_bits"] for c in exact if c["synth_program"] == program)
+    info = BUILTIN.get(task)
+    return PowerRow(
+        task=task, p=p, formula=info.formula if info else task, program=program,
+        program_bits=bits, network_frac=smallest("network"), synth_frac=smallest("synth"),
+        counts=counts,
+    )  # fmt: skip
+
+
+def phase_diagrams(rows: list[dict]) -> list[PhaseDiagram]:
+    """One diagram per (operation, p, model, lr, step budget) whose cells trained a network."""
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for r in rows:
+        if "train" in r["stages"].split("+"):
+            groups[(r["task"], r["p"], r["model"], r["lr"], r["steps"])].append(r)
+    diagrams = []
+    for (task, p, model, lr, steps), cells in sorted(
+        groups.items(), key=lambda kv: (_task_order(kv[0][0]), kv[0][1] or 0, kv[0][2:])
+    ):
+        fracs = sorted({c["frac"] for c in cells})
+        decays = sorted({c["weight_decay"] for c in cells})
+        points = []
+        for wd in decays:
+            for frac in fracs:
+                here = [c for c in cells if c["frac"] == frac and c["weight_decay"] == wd]
+                if here:
+                    points.append(_phase_point(frac, wd, here))
+        diagrams.append(PhaseDiagram(task, p, model, lr, steps, fracs, decays, points))
+    return diagrams
+
+
+def _phase_point(frac: float, wd: float, cells: list[dict]) -> PhasePoint:
+    done = [c for c in cells if c["status"] == "ok"]
+    grokked = [c["grok_step"] for c in done if c["grokked"]]
+    memorized = sum(bool(c["memorized"]) for c in done)
+    if not done:
+        state, step = FAILED, None
+    elif most(len(grokked), len(done)):
+        state, step = GROKKED, float(statistics.median(grokked))
+    elif most(memorized, len(done)):
+        state, step = MEMORIZED, None
+    else:
+        state, step = NOT_FIT, None
+    return PhasePoint(frac, wd, state, step, len(done), len(grokked), memorized)

@@ -1,0 +1,198 @@
+"""The sweep report's figures, drawn with matplotlib from plain numbers.
+
+Like :mod:`synthcmp.plots` (whose helpers these share), each function takes numbers — no
+database, no run folder — and writes one PNG:
+
+* :func:`plot_power` — Power et al.'s Fig. 1 for both learners: for each operation (ordered
+  by the length of its program), the smallest training fraction at which the network
+  generalizes and the one at which the synthesizer's best program does, as two bars; an
+  operation a learner never generalizes on within the sweep gets a hatched bar to the end;
+* :func:`plot_phases` — phase diagrams, one panel per operation: training fraction across,
+  weight decay up, each point coloured by its median grok step (log scale) or marked
+  memorized / did not fit.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from matplotlib.colors import LogNorm
+from matplotlib.ticker import FuncFormatter
+
+from synthcmp.plots import DPI, _suptitle, _wrap, plt  # Agg is chosen there
+
+NETWORK, SYNTH = "#1f77b4", "#2ca02c"
+MEMORIZED_GREY, NOT_FIT_GREY = "#d9d9d9", "#8c8c8c"
+
+
+def _save(fig, path: Path) -> Path:
+    fig.savefig(path, dpi=DPI, bbox_inches="tight", pad_inches=0.12)
+    plt.close(fig)
+    return path
+
+
+def plot_power(
+    labels: list[str],
+    network: list[float | None],
+    synth: list[float | None],
+    fracs: list[float],
+    path: Path,
+    title: str,
+    learners: tuple[str, ...] = ("network", "synth"),
+) -> Path:
+    """Two horizontal bars per operation (top: the shortest program): the smallest training
+    fraction at which the network (blue) and the synthesizer (green) generalize in most
+    seeds. ``None``: not at any fraction of the sweep (a hatched bar to the largest one)."""
+    n = len(labels)
+    fig, ax = plt.subplots(figsize=(9, 1.2 + 0.55 * max(n, 1)), layout="constrained")
+    shown = [(name, values, colour, off) for name, values, colour, off in
+             (("network", network, NETWORK, -0.2), ("synth", synth, SYNTH, 0.2))
+             if name in learners]  # fmt: skip
+    height = 0.38 if len(shown) == 2 else 0.6
+    end = max(fracs) if fracs else 1.0
+    names = {"network": "network (test ≥ 99% within the budget)",
+             "synth": "synthesizer (best program exact on test)"}  # fmt: skip
+    for name, values, colour, offset in shown:
+        offset = offset if len(shown) == 2 else 0.0
+        for i, v in enumerate(values):
+            y = i + offset
+            if v is None:
+                ax.barh(y, end, height=height, color="white", edgecolor=colour, hatch="///",
+                        lw=0.8, label=f"{name}: not at any fraction swept")  # fmt: skip
+                ax.text(end + 0.01, y, "never", va="center", fontsize=8, color=colour)
+            else:
+                ax.barh(y, v, height=height, color=colour, label=names[name])
+                ax.text(v + 0.01, y, f"{v:g}", va="center", fontsize=8, color=colour)
+    ax.set_yticks(range(n), labels)
+    ax.invert_yaxis()
+    ax.set_xlim(0, min(1.0, end + 0.12) if end < 0.95 else 1.08)
+    ticks = [0.0, *fracs]
+    ax.set_xticks(ticks, [f"{f:g}" for f in ticks], fontsize=8)
+    ax.set_xlabel("smallest training fraction that generalizes (in most seeds)")
+    ax.grid(axis="x", alpha=0.3)
+    handles, seen = [], {}
+    for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+        seen.setdefault(lab, h)
+    handles = list(seen.items())
+    if handles:
+        fig.legend([h for _, h in handles], [lab for lab, _ in handles], loc="outside lower center",
+                   ncol=2, fontsize=8, frameon=False)  # fmt: skip
+    _suptitle(fig, title)
+    return _save(fig, path)
+
+
+def plot_phases(
+    panels: list[dict],
+    path: Path,
+    title: str,
+) -> Path:
+    """One heatmap per operation. Each panel is ``{"title", "fracs", "weight_decays",
+    "points": [{"frac", "weight_decay", "state", "grok_step"}]}``; grokked points are
+    coloured by their median grok step (log scale, shared), memorized light grey, did not
+    fit dark grey, failed cells white."""
+    cols = min(3, max(len(panels), 1))
+    rows = math.ceil(len(panels) / cols) if panels else 1
+    most_rows = max((len(p["weight_decays"]) for p in panels), default=1)
+    fig, axes = plt.subplots(rows, cols, figsize=(max(8.0, 3.4 * cols),
+                                                  rows * (1.4 + 0.45 * most_rows) + 1.0),
+                             layout="constrained", squeeze=False)  # fmt: skip
+    steps = [pt["grok_step"] for p in panels for pt in p["points"] if pt["grok_step"]]
+    lo, hi = (min(steps), max(steps)) if steps else (1.0, 10.0)
+    if hi <= lo:
+        lo, hi = lo / 1.5, hi * 1.5
+    norm = LogNorm(vmin=max(lo, 1.0), vmax=max(hi, 2.0))
+    cmap = plt.get_cmap("viridis")
+    for ax in axes.flat[len(panels) :]:
+        ax.set_visible(False)
+    for ax, panel in zip(axes.flat, panels, strict=False):
+        fracs, decays = panel["fracs"], panel["weight_decays"]
+        for pt in panel["points"]:
+            i, j = fracs.index(pt["frac"]), decays.index(pt["weight_decay"])
+            state = pt["state"]
+            if state == "grokked":
+                colour = cmap(norm(pt["grok_step"]))
+                text = f"{pt['grok_step']:.0f}"
+                ink = "white" if norm(pt["grok_step"]) < 0.6 else "black"
+            else:
+                colour, text, ink = {
+                    "memorized": (MEMORIZED_GREY, "mem", "black"),
+                    "did not fit": (NOT_FIT_GREY, "no fit", "white"),
+                }.get(state, ("white", "error", "red"))
+            ax.add_patch(plt.Rectangle((i - 0.5, j - 0.5), 1, 1, facecolor=colour,
+                                       edgecolor="white", lw=1.5))  # fmt: skip
+            ax.text(i, j, text, ha="center", va="center", fontsize=7, color=ink)
+        ax.set_xlim(-0.5, len(fracs) - 0.5)
+        ax.set_ylim(-0.5, len(decays) - 0.5)
+        ax.set_xticks(range(len(fracs)), [f"{f:g}" for f in fracs], fontsize=8)
+        ax.set_yticks(range(len(decays)), [f"{w:g}" for w in decays], fontsize=8)
+        ax.set_xlabel("training fraction", fontsize=8)
+        ax.set_ylabel("weight decay", fontsize=8)
+        ax.set_title(_wrap(panel["title"], 3.2, 9), fontsize=9)
+        ax.set_aspect("auto")
+        for side in ax.spines.values():
+            side.set_visible(False)
+    if steps:
+        mappable = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
+        bar = fig.colorbar(mappable, ax=axes, shrink=0.8, pad=0.02)
+        bar.set_label("median grok step (log scale)", fontsize=8)
+        bar.ax.tick_params(labelsize=8, which="both")
+        plain = FuncFormatter(lambda v, _: f"{v:,.0f}")
+        bar.ax.yaxis.set_major_formatter(plain)
+        bar.ax.yaxis.set_minor_formatter(FuncFormatter(
+            lambda v, _: f"{v:,.0f}" if f"{v:.0e}"[0] in "25" else ""))  # fmt: skip
+    legend = [plt.Rectangle((0, 0), 1, 1, facecolor=MEMORIZED_GREY),
+              plt.Rectangle((0, 0), 1, 1, facecolor=NOT_FIT_GREY)]  # fmt: skip
+    fig.legend(legend, ["mem: memorized, did not grok within the budget",
+                        "no fit: did not even fit the training pairs"],
+               loc="outside lower center", ncol=2, fontsize=8, frameon=False)  # fmt: skip
+    _suptitle(fig, title)
+    return _save(fig, path)
+
+
+def draw_figures(report, folder: Path) -> dict[str, str]:
+    """Draw the report's figures into ``folder``: ``power.png`` (``power-2.png``, … for
+    further settings) and ``phases.png``; returns {figure: path}."""
+    drawn = {}
+    for i, fig in enumerate(report.power, 1):
+        if not fig.rows:
+            continue
+        with_p = len({r.p for r in fig.rows}) > 1
+        labels = []
+        for r in fig.rows:
+            p = f", p = {r.p}" if with_p and r.p is not None else ""
+            program = (f"program {r.program}, {r.program_bits:.1f} bits" if r.program
+                       else "no exact program found")  # fmt: skip
+            labels.append(f"{r.task}: {r.formula.replace(' (mod p)', '')}{p}\n{program}")
+        learners = tuple(name for name, ran in (("network", fig.network), ("synth", fig.synth))
+                         if ran)  # fmt: skip
+        name = "power" if i == 1 else f"power-{i}"
+        ps = sorted({r.p for r in fig.rows if r.p is not None})
+        modulus = f"p = {ps[0]}, " if len(ps) == 1 else ""
+        setting = (f"{fig.model}, weight decay {fig.weight_decay:g}, lr {fig.lr:g}, "
+                   f"{fig.steps:,} steps" if fig.network else "synthesizer only")  # fmt: skip
+        title = (f"Smallest training fraction at which each learner generalizes ({modulus}"
+                 f"{setting}; operations by program length)")  # fmt: skip
+        drawn[name] = str(plot_power(
+            labels, [r.network_frac for r in fig.rows], [r.synth_frac for r in fig.rows],
+            fig.fracs, folder / f"{name}.png", title, learners,
+        ))  # fmt: skip
+    if report.phases:
+        with_p = len({d.p for d in report.phases}) > 1
+        panels = []
+        for d in report.phases:
+            info = f"{d.task}" + (f" p={d.p}" if with_p and d.p is not None else "")
+            panels.append({
+                "title": info, "fracs": d.fracs, "weight_decays": d.weight_decays,
+                "points": [pt.to_json() for pt in d.points],
+            })  # fmt: skip
+        settings = {(d.model, d.lr, d.steps) for d in report.phases}
+        setting = ""
+        if len(settings) == 1:
+            model, lr, steps = next(iter(settings))
+            setting = f" ({model}, lr {lr:g}, {steps:,} steps)"
+        drawn["phases"] = str(plot_phases(
+            panels, folder / "phases.png",
+            f"Phase diagrams: median grok step over training fraction × weight decay{setting}",
+        ))  # fmt: skip
+    return drawn

@@ -1,0 +1,455 @@
+"""Sweeps: the spec, the database, the driver's promises and the report.
+
+The driver's promises are tested with stand-in cell functions run by the real pool (a cell
+that fails once, always, or kills its worker), so they take a second; the real cells run
+once, at p = 11 with a few dozen steps, for the end-to-end checks: the database holds what
+each run's report says, a rerun does nothing, Ctrl-C and a killed driver lose no finished
+cell and the next run finishes only the missing ones. Every user mistake is one ``Error:``
+line, exit code 2, and changes no file.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from cli_helpers import assert_one_error_line, invoke, snapshot
+
+from synthcmp.sweep.cell import error_row
+from synthcmp.sweep.db import COLUMNS, DB_FILE, Database
+from synthcmp.sweep.driver import MARKER, run_sweep
+from synthcmp.sweep.executors import LocalPool
+from synthcmp.sweep.report import GROKKED, MEMORIZED, NOT_FIT, build_report
+from synthcmp.sweep.spec import Cell, parse_spec
+from taskcore.errors import TaskError
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = """
+name = "tiny"
+tasks = ["modadd", "modsub"]
+p = 11
+frac = [0.8]
+seed = [0]
+steps = 40
+"""
+
+
+# ---------------------------------------------------------------------------------------
+# The spec
+
+
+def test_cells_are_the_product_of_the_lists_with_defaults_resolved():
+    from neural.config import DEFAULTS
+
+    spec = parse_spec('tasks = ["modadd", "modsub", "s5mul"]\np = [11, 13]\n'
+                      "frac = [0.3, 0.5]\nseed = [0, 1]\nweight_decay = [1, 4]")  # fmt: skip
+    cells = spec.cells()
+    # s5mul takes no p: it appears once per other value, not once per p
+    assert len(cells) == (2 * 2 + 1) * 2 * 2 * 2
+    assert len({c.key for c in cells}) == len(cells) == len({c.folder for c in cells})
+    assert {c.steps for c in cells} == {DEFAULTS["transformer"].steps}
+    assert {c.lr for c in cells} == {DEFAULTS["transformer"].lr}
+    assert {c.p for c in cells if c.task == "s5mul"} == {None}
+    # each task's own network unless the spec names one: the MLP for a group
+    assert {c.model for c in cells if c.task == "s5mul"} == {"mlp"}
+    assert {c.model for c in cells if c.task != "s5mul"} == {"transformer"}
+    assert [c.seed for c in cells] == sorted(c.seed for c in cells)  # seeds outermost
+
+
+def test_a_scalar_is_a_list_of_one_and_frac_defaults_to_the_tasks():
+    from taskcore import get_task
+    from taskcore.table import default_train_frac
+
+    one = parse_spec('tasks = "modadd"\np = 13\nseed = 3').cells()
+    assert len(one) == 1 and one[0].seed == 3
+    assert one[0].frac == default_train_frac(get_task("modadd", p=13))
+
+
+def test_a_cell_key_round_trips_through_json():
+    cell = parse_spec(TINY).cells()[0]
+    assert Cell.from_json(json.loads(json.dumps(cell.to_json()))).key == cell.key
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("tasks = [", "not valid TOML"),
+        ('tasks = ["modadd"]\nfracs = [0.5]', "unknown key 'fracs'"),
+        ('tasks = ["modad"]', "unknown task 'modad'"),
+        ("p = 11", "no 'tasks'"),
+        ('tasks = ["modadd"]\nfrac = [1.5]', "frac"),
+        ('tasks = ["modadd"]\nfrac = ["0.5"]', "expected numbers"),
+        ('tasks = ["modadd"]\np = [true]', "expected integers"),
+        ('tasks = ["moddiv"]\np = 12', "prime"),
+        ('tasks = ["modadd"]\nseed = [1, 1]', "twice"),
+        ('tasks = ["modadd"]\nseed = []', "empty list"),
+        ('tasks = ["modadd"]\nsteps = -1', "steps"),
+        ('tasks = ["modadd"]\nstages = ["compare"]', "compare needs synth and train"),
+        ('tasks = ["modadd"]\nmodel = "rnn"', "model"),
+        ('tasks = ["modadd"]\nlr = 0', "lr"),
+        ('tasks = ["modadd"]\nweight_decay = -1', "weight_decay"),
+        ('tasks = ["modadd"]\ntop = 0', "top"),
+        ('tasks = ["modadd"]\np = {a = 1}', "expected integers"),
+    ],
+)
+def test_a_bad_spec_is_one_task_error(text, words):
+    with pytest.raises(TaskError, match=None) as err:
+        parse_spec(text, source="s.toml")
+    assert words in str(err.value) and "s.toml" in str(err.value)
+
+
+# ---------------------------------------------------------------------------------------
+# Stand-in cells: what the driver does with failures, crashes and reruns
+
+
+def fake_row(job: dict) -> dict:
+    cell = Cell.from_json(job["cell"])
+    row = error_row(cell, "", job["attempt"])
+    row.update(status="ok", error=None, grokked=cell.frac > 0.5, memorized=True,
+               grok_step=100 if cell.frac > 0.5 else None, synth_exact_test=True,
+               synth_program="x", synth_kind="program", synth_program_bits=3.0)  # fmt: skip
+    return row
+
+
+def fake_cell(job: dict) -> dict:
+    """Fails on its first attempt for fraction 0.5, always for 0.7, kills its worker on the
+    first attempt for 0.6 and on every attempt for 0.9."""
+    frac, first = job["cell"]["frac"], job["attempt"] == 1
+    if frac == 0.7 or (frac == 0.5 and first):
+        raise RuntimeError(f"cell failed on attempt {job['attempt']}")
+    if frac == 0.9 or (frac == 0.6 and first):
+        os._exit(3)
+    return fake_row(job)
+
+
+FAKE = "test_sweep:fake_cell"
+
+
+def spec_of(fracs: list[float], seeds=(0,)) -> object:
+    return parse_spec(f'tasks = ["modadd"]\np = 11\nfrac = {fracs}\nseed = {list(seeds)}\n'
+                      "steps = 10")  # fmt: skip
+
+
+def test_a_failing_cell_is_retried_once_then_recorded_with_its_error(tmp_path):
+    spec = spec_of([0.4, 0.5, 0.6, 0.7, 0.9])
+    events = []
+    result = run_sweep(spec, tmp_path / "s", LocalPool(2, FAKE),
+                       on_progress=lambda p: events.append(p.event))  # fmt: skip
+    assert (result.ok, result.failed, result.retries) == (3, 2, 4)
+    with Database(tmp_path / "s" / DB_FILE, readonly=True) as db:
+        rows = {r["frac"]: r for r in db.rows()}
+    assert rows[0.4]["attempts"] == 1 and rows[0.4]["status"] == "ok"
+    assert rows[0.5]["attempts"] == 2 and rows[0.5]["status"] == "ok"  # failed, then ran
+    assert rows[0.6]["attempts"] == 2 and rows[0.6]["status"] == "ok"  # its worker died once
+    assert rows[0.7]["status"] == "error" and "cell failed on attempt 2" in rows[0.7]["error"]
+    assert rows[0.9]["status"] == "error" and "worker process died" in rows[0.9]["error"]
+    assert events[0] == "start" and events.count("retry") == 4
+
+
+def test_a_rerun_runs_only_the_missing_cells(tmp_path):
+    out = tmp_path / "s"
+    first = run_sweep(spec_of([0.4, 0.6]), out, LocalPool(1, FAKE))
+    assert (first.ran, first.ok, first.failed) == (2, 2, 0)
+    with Database(out / DB_FILE, readonly=True) as db:
+        before = {r["cell"]: r["finished"] for r in db.rows()}
+    again = run_sweep(spec_of([0.4, 0.6]), out, LocalPool(1, FAKE))
+    assert (again.recorded, again.ran) == (2, 0)
+    more = run_sweep(spec_of([0.4, 0.6], seeds=(0, 1)), out, LocalPool(1, FAKE))
+    assert (more.recorded, more.ran) == (2, 2)  # only the new seed's cells
+    with Database(out / DB_FILE, readonly=True) as db:
+        rows = db.rows()
+    assert len(rows) == 4
+    assert {r["cell"]: r["finished"] for r in rows if r["cell"] in before} == before
+
+
+def test_failed_cells_run_again_only_when_asked(tmp_path):
+    out = tmp_path / "s"
+    run_sweep(spec_of([0.4, 0.7]), out, LocalPool(1, FAKE))
+    assert run_sweep(spec_of([0.4, 0.7]), out, LocalPool(1, FAKE)).ran == 0
+    again = run_sweep(spec_of([0.4, 0.7]), out, LocalPool(1, FAKE), retry_failed=True)
+    assert (again.ran, again.failed) == (1, 1)
+
+
+def test_the_ray_path_runs_cells_and_records_failures(tmp_path):
+    pytest.importorskip("ray")
+    from synthcmp.sweep.executors import RayExecutor
+
+    result = run_sweep(
+        spec_of([0.4, 0.5, 0.7]), tmp_path / "s", RayExecutor("local", 2, function=FAKE)
+    )
+    assert (result.ok, result.failed, result.retries) == (2, 1, 2)
+    with Database(tmp_path / "s" / DB_FILE, readonly=True) as db:
+        rows = {r["frac"]: r for r in db.rows()}
+    assert rows[0.5]["attempts"] == 2 and "attempt 2" in rows[0.7]["error"]
+
+
+# ---------------------------------------------------------------------------------------
+# What the report computes from the rows
+
+
+def row(task="modadd", frac=0.5, seed=0, grokked=False, memorized=True, exact=True, bits=7.75,
+        wd=1.0, status="ok", program="x + y"):  # fmt: skip
+    r = dict.fromkeys(COLUMNS)
+    r.update(cell=f"{task} {frac} {seed} {wd}", task=task, p=11, frac=frac, seed=seed,
+             model="transformer", weight_decay=wd, lr=0.01, steps=100,
+             stages="synth+train+compare", status=status, attempts=1, grokked=grokked,
+             grok_step=100 + seed if grokked else None, memorized=memorized,
+             synth_exact_test=exact, synth_program=program, synth_kind="program",
+             synth_program_bits=bits)  # fmt: skip
+    return r
+
+
+def test_a_learner_generalizes_at_a_fraction_only_in_most_seeds():
+    rows = [row(frac=0.3, seed=0, grokked=True), row(frac=0.3, seed=1, grokked=False),
+            row(frac=0.5, seed=0, grokked=True), row(frac=0.5, seed=1, grokked=True),
+            row(frac=0.7, seed=0, grokked=True), row(frac=0.7, seed=1, status="error")]  # fmt: skip
+    (fig,) = build_report(rows).power
+    (op,) = fig.rows
+    assert op.network_frac == 0.5  # 1 of 2 seeds at 0.3 is not most
+    assert op.synth_frac == 0.3
+    assert [(c.frac, c.network_of, c.network, c.failed) for c in op.counts] == [
+        (0.3, 2, 1, 0), (0.5, 2, 2, 0), (0.7, 1, 1, 1)]  # fmt: skip
+
+
+def test_each_learner_is_counted_over_the_cells_that_ran_it():
+    rows = [row(frac=0.1, seed=s, exact=True) for s in (0, 1)]
+    for r in rows:
+        r["stages"], r["grokked"] = "synth", None  # synth-only cells: no network trained
+    rows += [row(frac=0.1, seed=2, grokked=True)]
+    (op,) = build_report(rows).power[0].rows
+    (count,) = op.counts
+    assert (count.network, count.network_of, count.synth, count.synth_of) == (1, 1, 3, 3)
+    assert op.network_frac == 0.1 and op.synth_frac == 0.1
+
+
+def test_operations_are_ordered_by_the_length_of_their_program():
+    rows = [row(task="modcube2", bits=20.0, program="long"), row(task="modsub", bits=8.5),
+            row(task="modadd", bits=7.75), row(task="lookup", exact=False, program="table")]  # fmt: skip
+    (fig,) = build_report(rows).power
+    assert [r.task for r in fig.rows] == ["modadd", "modsub", "modcube2", "lookup"]
+    assert fig.rows[-1].program is None and fig.rows[-1].synth_frac is None
+
+
+def test_phase_points_say_what_most_seeds_did():
+    rows = [row(frac=0.3, seed=0, grokked=True), row(frac=0.3, seed=1, grokked=True),
+            row(frac=0.3, seed=2, grokked=False),
+            row(frac=0.5, seed=0, wd=4.0), row(frac=0.5, seed=1, wd=4.0, grokked=True),
+            row(frac=0.7, memorized=False)]  # fmt: skip
+    (diagram,) = build_report(rows).phases
+    points = {(p.frac, p.weight_decay): p for p in diagram.points}
+    assert diagram.weight_decays == [1.0, 4.0]
+    assert points[(0.3, 1.0)].state == GROKKED and points[(0.3, 1.0)].grok_step == 100.5
+    assert points[(0.5, 4.0)].state == MEMORIZED
+    assert points[(0.7, 1.0)].state == NOT_FIT
+
+
+# ---------------------------------------------------------------------------------------
+# Real cells, end to end through the CLI
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory):
+    root = tmp_path_factory.mktemp("sweep")
+    spec = root / "tiny.toml"
+    spec.write_text(TINY)
+    out = root / "out"
+    result = invoke("sweep", "run", spec, "--out", out, "--workers", "2", "--json")
+    assert result.exit_code == 0, result.output
+    return spec, out, json.loads(result.stdout)
+
+
+def test_each_cell_is_a_run_whose_report_is_its_row(swept):
+    _, out, summary = swept
+    assert (summary["total"], summary["ok"], summary["failed"]) == (2, 2, 0)
+    result = invoke("sweep", "report", out, "--json", "--no-plots")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert len(report["cells"]) == 2  # one row per cell
+    for cell in report["cells"]:
+        run = json.loads((out / cell["report"]).read_text())
+        assert cell["grok_step"] == run["train"]["grok_step"]
+        assert cell["test_acc"] == run["train"]["final"]["test_acc"]
+        assert cell["match_program"] == run["compare"]["match"]["program"]
+        assert cell["verdict"] == run["compare"]["match"]["verdict"]
+        assert cell["synth_program"] == run["synth"]["programs"][0]["expr"]
+        rungs = {r["rung"]: r["bits"] for r in run["ladder"]}
+        assert cell["bits_memorized_table"] == rungs["memorized table"]
+        assert cell["bits_shortest_program"] == rungs["shortest program"]
+    programs = {r["task"]: r["program"] for r in report["power"][0]["rows"]}
+    assert programs == {"modadd": "x + y", "modsub": "x - y"}
+
+
+def test_the_database_has_typed_columns(swept):
+    _, out, _ = swept
+    conn = sqlite3.connect(out / DB_FILE)
+    types = {r[1]: r[2] for r in conn.execute("PRAGMA table_info(runs)")}
+    assert types["grok_step"] == "INTEGER" and types["test_acc"] == "REAL"
+    assert types["verdict"] == "TEXT"
+    assert conn.execute("SELECT count(*) FROM runs").fetchone()[0] == 2
+
+
+def test_a_rerun_of_a_finished_sweep_runs_nothing(swept):
+    spec, out, _ = swept
+    result = invoke("sweep", "run", spec, "--out", out, "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert (summary["recorded"], summary["ran"]) == (2, 0)
+
+
+def test_the_report_has_figures_legends_html_and_an_export(swept, tmp_path):
+    _, out, _ = swept
+    html, csv = tmp_path / "r.html", tmp_path / "rows.csv"
+    result = invoke("sweep", "report", out, "--html", html, "--export", csv)
+    assert result.exit_code == 0, result.output
+    for title in ("Power et al.", "phase diagrams", "each cell"):
+        assert title in result.stdout
+    assert "the smallest training fraction at which" in result.stdout  # a legend
+    for name in ("power.png", "phases.png"):
+        assert (out / "figures" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert 'content="synthcmp"' in html.read_text() and "data:image/png;base64" in html.read_text()
+    lines = csv.read_text().splitlines()
+    assert lines[0].split(",")[:2] == ["cell", "task"] and len(lines) == 3
+
+
+def run_cli(*args) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "synthcmp.cli", *map(str, args)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+
+
+def recorded(out: Path) -> dict[str, str]:
+    if not (out / DB_FILE).exists():
+        return {}
+    with Database(out / DB_FILE, readonly=True) as db:
+        return {r["cell"]: r["finished"] for r in db.rows()}
+
+
+def wait_for_rows(out: Path, count: int, proc: subprocess.Popen, limit: float = 120) -> None:
+    t0 = time.monotonic()
+    while len(recorded(out)) < count:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() - t0 < limit, "no cell finished"
+        time.sleep(0.1)
+
+
+def test_ctrl_c_and_a_killed_driver_lose_no_finished_cell(tmp_path):
+    spec = tmp_path / "four.toml"
+    spec.write_text(TINY.replace("frac = [0.8]", "frac = [0.6, 0.8]"))
+    out = tmp_path / "out"
+    proc = run_cli("sweep", "run", spec, "--out", out, "--workers", "1")
+    wait_for_rows(out, 1, proc)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Interrupted" in err and f"synthcmp sweep run {spec} --out {out}" in err
+    first = recorded(out)
+    assert 1 <= len(first) <= 4
+
+    proc = run_cli("sweep", "run", spec, "--out", out, "--workers", "1")
+    wait_for_rows(out, len(first) + 1, proc) if len(first) < 4 else None
+    proc.kill()
+    proc.communicate()
+    second = recorded(out)
+    assert {k: second[k] for k in first} == first  # nothing finished was lost or redone
+    time.sleep(1.5)  # the killed driver's worker notices and exits
+
+    result = invoke("sweep", "run", spec, "--out", out, "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["recorded"] == len(second) and summary["ran"] == 4 - len(second)
+    assert summary["failed"] == 0
+    final = recorded(out)
+    assert len(final) == 4 and {k: final[k] for k in second} == second
+
+
+# ---------------------------------------------------------------------------------------
+# Every user mistake: one line, exit 2, nothing changed
+
+
+@pytest.fixture()
+def scratch(tmp_path):
+    (tmp_path / "good.toml").write_text(TINY)
+    (tmp_path / "bad.toml").write_text("tasks = [\n")
+    (tmp_path / "typo.toml").write_text('tasks = ["modadd"]\nfracs = [0.5]\n')
+    (tmp_path / "unknown.toml").write_text('tasks = ["modadd", "nosuch"]\n')
+    (tmp_path / "values.toml").write_text('tasks = ["modadd"]\nfrac = [0.5, 2]\n')
+    (tmp_path / "latin1.toml").write_bytes(b"tasks = ['caf\xe9']\n")
+    (tmp_path / "a_file").write_text("not a folder\n")
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine\n")
+    sweep_dir = tmp_path / "sweep"
+    sweep_dir.mkdir()
+    (sweep_dir / MARKER).write_text("synthcmp sweep folder\n")
+    Database(sweep_dir / DB_FILE).close()
+    corrupt = tmp_path / "corrupt"
+    corrupt.mkdir()
+    (corrupt / MARKER).write_text("synthcmp sweep folder\n")
+    (corrupt / DB_FILE).write_bytes(b"this is not a database" * 100)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / MARKER).write_text("synthcmp sweep folder\n")
+    conn = sqlite3.connect(other / DB_FILE)
+    conn.execute("CREATE TABLE runs (x)")
+    conn.commit()
+    conn.close()
+    (tmp_path / "empty").mkdir()
+    return tmp_path
+
+
+HOSTILE = [
+    (["sweep", "run", "bad.toml", "--out", "new"], "not valid TOML"),
+    (["sweep", "run", "typo.toml", "--out", "new"], "unknown key 'fracs'"),
+    (["sweep", "run", "unknown.toml", "--out", "new"], "unknown task 'nosuch'"),
+    (["sweep", "run", "values.toml", "--out", "new"], "frac: 2 is not in (0, 1)"),
+    (["sweep", "run", "latin1.toml", "--out", "new"], "not UTF-8"),
+    (["sweep", "run", "missing.toml", "--out", "new"], "missing.toml"),
+    (["sweep", "run", "empty", "--out", "new"], "not a regular file"),
+    (["sweep", "run", "good.toml", "--out", "a_file"], "not a folder"),
+    (["sweep", "run", "good.toml", "--out", "a_file/sub"], "cannot create folder"),
+    (["sweep", "run", "good.toml", "--out", "foreign"], "not a synthcmp sweep folder"),
+    (["sweep", "run", "good.toml", "--out", "corrupt"], "not a readable synthcmp sweep database"),
+    (["sweep", "run", "good.toml", "--out", "other"], "not a synthcmp sweep database"),
+    (["sweep", "run", "good.toml", "--out", "new", "--workers", "0"], "--workers"),
+    (["sweep", "run", "good.toml", "--out", "new", "--device", "tpu"], "tpu"),
+    (["sweep", "run", "good.toml", "--out", ""], "--out"),
+    (["sweep", "run", "good.toml"], "--out"),
+    (["sweep", "report", "nowhere"], "does not exist"),
+    (["sweep", "report", "empty"], "no sweep database"),
+    (["sweep", "report", "corrupt"], "not a readable synthcmp sweep database"),
+    (["sweep", "report", "other"], "not a synthcmp sweep database"),
+    (["sweep", "report", "sweep", "--export", "rows.xlsx"], ".csv or .parquet"),
+    (["sweep", "report", "sweep", "--html", "nowhere/r.html"], "does not exist"),
+    (["sweep", "report", "sweep", "--html", "good.toml"], "not a report synthcmp wrote"),
+]
+
+
+@pytest.mark.parametrize("args, words", HOSTILE, ids=[" ".join(a) for a, _ in HOSTILE])
+def test_a_user_mistake_is_one_error_line_and_changes_nothing(scratch, monkeypatch, args, words):
+    monkeypatch.chdir(scratch)
+    before = snapshot(scratch)
+    result = invoke(*args)
+    assert_one_error_line(result, words)
+    assert snapshot(scratch) == before
+
+
+def test_a_second_sweep_on_the_same_folder_is_refused(scratch, monkeypatch):
+    monkeypatch.chdir(scratch)
+    fd = os.open(scratch / "sweep" / ".lock", os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a running sweep holds it
+        before = snapshot(scratch)
+        result = invoke("sweep", "run", "good.toml", "--out", "sweep")
+    finally:
+        os.close(fd)
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "in use by another synthcmp process" in lines[0]
+    assert snapshot(scratch) == before
