@@ -177,8 +177,8 @@ def conclusion(result: AlignResult) -> str:
     elif agree < total:
         rest = [f"{partly} partly" if partly else "", f"{total - agree - partly} not at all"
                 if total - agree - partly else ""]  # fmt: skip
-        head = (f"{agree}/{total} runs implement {program} ({by_model}); the rest "
-                f"{' and '.join(r for r in rest if r)}")  # fmt: skip
+        head = (f"{agree}/{total} runs implement {program} ({by_model}); the rest: "
+                f"{', '.join(r for r in rest if r)}")  # fmt: skip
     else:
         head = f"Every run implements {program} ({by_model})"
     models = [r.model for r in runs]
