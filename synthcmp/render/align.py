@@ -226,7 +226,9 @@ def render_align(doc: dict, console: Console) -> None:
     console.print(panel(Group(alignment_table(doc), legend("CKA", "mutual k-NN", "baseline")),
                         "3 · representational similarity (value / shuffled-input baseline)",
                         width))  # fmt: skip
-    title = f"4 · the program level: share of variance that is a function of {doc.get('node') or '–'}"
+    node = doc.get("node")
+    title = ("4 · the program level" + (f": share of variance that is a function of {node}"
+                                        if node else ""))  # fmt: skip
     console.print(panel(Group(node_table(doc), legend("node share")), title, width))
     console.print(panel(frequencies_text(doc), "5 · key frequencies", width))
     verdict = doc.get("verdict") or []
