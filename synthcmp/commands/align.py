@@ -123,9 +123,9 @@ def align(ctx: click.Context, task_name, p, expr, table_path, seeds, first_seed,
 
     \b
     Examples:
-      synthcmp align modadd --p 59 --seeds 8 --models transformer,mlp
-      synthcmp align lookup --p 23 --seeds 4          nothing to align: a negative verdict
-      synthcmp align --runs runs/align-modadd-p59-…   align the runs of an earlier align again
+      synthcmp align modadd --p 59 --seeds 8 --out runs/u59   (transformer and MLP)
+      synthcmp align lookup --p 23 --seeds 4   nothing to align: a negative verdict
+      synthcmp align --runs runs/u59           align the runs of an earlier align again
     """
     from neural.train import TrainingDiverged, check_device
 
