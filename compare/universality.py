@@ -80,6 +80,7 @@ class RunReport(JsonMixin):
     algorithm_why: str = ""
     node_share: dict[str, float] = field(default_factory=dict)  # layer → η² of the node
     node_share_baseline: dict[str, float] = field(default_factory=dict)
+    key_names: list[str] = field(default_factory=list)  # the key irreps' names (group tasks)
 
     @property
     def implements(self) -> bool:
@@ -106,6 +107,11 @@ class AlignResult(JsonMixin):
 
     def layer(self, name: str, metric: str = "cka") -> Alignment | None:
         return next((a for a in self.alignment if a.layer == name and a.metric == metric), None)
+
+    @property
+    def keys(self) -> str:
+        """What the key sets hold: "irreps" for a group's circuits, else "frequencies"."""
+        return "irreps" if any(r.key_names for r in self.runs) else "frequencies"
 
 
 @dataclass
@@ -159,6 +165,8 @@ def analyse_run(index: int, run_dir: str | Path, top_k: int, rows: np.ndarray, s
         form=circuit.form if found else "", algorithm=cp.algorithm,
         distance_irrelevance=cp.distance_irrelevance,
         gradient_symmetricity=cp.gradient_symmetricity, algorithm_why=cp.why,
+        key_names=([circuit.irrep_names[k] for k in circuit.key_frequencies]
+                   if found and circuit.basis == "irreps" else []),
     )  # fmt: skip
     layers = {}
     for name, acts in probe.layers.items():

@@ -7,7 +7,7 @@
   shared frequency is a column and seed-specific ones are scattered;
 * ``clockpizza.png`` — each run at (distance irrelevance, gradient symmetricity), with the
   regions that classify it as Clock or Pizza and the hand-built Clock and Pizza networks as
-  reference points.
+  reference points (not drawn for a group task, where neither algorithm applies).
 
 Layout helpers come from :mod:`synthcmp.plots`, so these figures look like the others.
 """
@@ -83,14 +83,22 @@ def plot_frequencies(doc: dict, path: Path) -> Path:
             ax.text(1, row, "no circuit", va="center", fontsize=7, color="#777777")
     ax.set_yticks(range(len(runs)), [f"{r.get('model')} s{r.get('seed')}" for r in runs],
                   fontsize=8)  # fmt: skip
-    ax.set(xlim=(0.3, universe + 0.7), ylim=(len(runs) - 0.5, -0.5), xlabel="frequency k")
-    ax.set_xticks(range(1, universe + 1, max(1, universe // 20)))
+    names = {k: name for r in runs if r.get("key_names")
+             for k, name in zip(r["key_frequencies"], r["key_names"], strict=True)}
+    ax.set(xlim=(0.3, universe + 0.7), ylim=(len(runs) - 0.5, -0.5),
+           xlabel="irrep" if names else "frequency k")  # fmt: skip
+    if names:  # a group's irreps: their names where a run holds them, else their index
+        ax.set_xticks(range(1, universe + 1),
+                      [names.get(k, str(k)) for k in range(1, universe + 1)], fontsize=8,
+                      rotation=30, ha="right")  # fmt: skip
+    else:
+        ax.set_xticks(range(1, universe + 1, max(1, universe // 20)))
     ax.grid(alpha=0.3, zorder=0)
     a = doc.get("frequencies") or {}
     said = (f"mean Jaccard {_fmt(a.get('mean'))} (random sets of the same sizes "
             f"{_fmt(a.get('baseline_mean'))})" if a else "fewer than two circuits")  # fmt: skip
     _legend_below(fig, (ax,))
-    _suptitle(fig, f"Key frequencies per run: {said}")
+    _suptitle(fig, f"Key {'irreps' if names else 'frequencies'} per run: {said}")
     return _save(fig, path)
 
 
@@ -137,8 +145,11 @@ def plot_clock_pizza(doc: dict, path: Path) -> Path:
 def draw_all(doc: dict, folder: Path) -> list[Path]:
     """Every align figure into ``folder``; the paths written."""
     folder = Path(folder)
-    return [
+    paths = [
         plot_alignment(doc, folder / "alignment.png"),
         plot_frequencies(doc, folder / "frequencies.png"),
-        plot_clock_pizza(doc, folder / "clockpizza.png"),
     ]
+    runs = doc.get("runs") or []
+    if doc.get("references") or any(r.get("algorithm") for r in runs):  # not for a group
+        paths.append(plot_clock_pizza(doc, folder / "clockpizza.png"))
+    return paths

@@ -53,6 +53,23 @@ def test_align_reports_each_run_its_alignments_with_baselines_and_a_verdict(alig
         assert (folder / name).stat().st_size > 10_000
 
 
+def test_a_group_task_is_aligned_by_its_irreps_without_clock_or_pizza(tmp_path):
+    """S4 (24 symbols): the key sets are named irreps, Clock and Pizza do not apply, and no
+    empty Clock/Pizza figure is drawn."""
+    done = invoke("align", "s4mul", "--seeds", "2", "--models", "mlp", "--out", tmp_path / "g",
+                  "--json")  # fmt: skip
+    assert done.exit_code == 0, (done.output, done.exception)
+    doc = json.loads(done.stdout)
+    grokked = [r for r in doc["runs"] if r["grokked"]]
+    assert grokked, "the MLP groks S4 in a few hundred steps"
+    for r in grokked:
+        assert r["program"] == "x * y" and r["algorithm"] == ""
+        assert len(r["key_names"]) == len(r["key_frequencies"]) > 0
+    assert "Clock" not in doc["verdict"][0] and "key irreps" in " ".join(doc["verdict"])
+    assert not (tmp_path / "g" / "clockpizza.png").exists()
+    assert (tmp_path / "g" / "frequencies.png").exists()
+
+
 def test_each_trained_seed_is_an_ordinary_run_folder(aligned):
     folder, doc = aligned
     for r in doc["runs"]:
@@ -107,12 +124,12 @@ def report(index, model, program, freqs, algorithm="clock", grokked=True) -> Run
                      1.0, "x + y" if program else "", algorithm, 0.9, 0.1)  # fmt: skip
 
 
-def result(runs: list[RunReport], sets_shared: bool) -> AlignResult:
+def result(runs: list[RunReport], sets_shared: bool, chance: float = 0.1) -> AlignResult:
     with_sets = [r.index for r in runs if r.key_frequencies]
     J = np.array([[len(set(runs[i].key_frequencies) & set(runs[j].key_frequencies))
                    / len(set(runs[i].key_frequencies) | set(runs[j].key_frequencies))
                    for j in with_sets] for i in with_sets])  # fmt: skip
-    freq = Alignment.of("key frequencies", "jaccard", with_sets, J, J * 0 + 0.1,
+    freq = Alignment.of("key frequencies", "jaccard", with_sets, J, J * 0 + chance,
                         [runs[i].model for i in with_sets])  # fmt: skip
     models = list(dict.fromkeys(r.model for r in runs))
     return AlignResult("modadd", 59, models, runs, [], freq, "x + y", "", [], 29)
@@ -130,6 +147,15 @@ def test_the_conclusion_follows_the_numbers():
     assert conclusion(result(memorized, False)).startswith("No universality to test: 1 of 3")
     lines = verdict_lines(result(own, False))
     assert lines[1].startswith("mlp: 3/3 grokked; 3/3 implement x + y")
+
+
+def test_sets_that_overlap_only_as_much_as_random_ones_are_not_called_shared():
+    """S4 has four non-trivial irreps: random sets of three overlap by ~0.6, so a Jaccard of
+    0.6 is no evidence that the seeds agree."""
+    same = [report(i, "mlp", "x * y", [1, 2, 3]) for i in range(3)]
+    said = conclusion(result(same, True, chance=0.95))
+    assert "largely share" not in said and "no more than random sets" in said
+    assert "no more than random sets" in verdict_lines(result(same, True, chance=0.95))[1]
 
 
 # ---------------------------------------------------------------------------------------

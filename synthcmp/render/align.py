@@ -133,16 +133,21 @@ def program_cell(r: dict) -> str:
 def runs_table(doc: dict) -> Table:
     """What each run learned: grok step, test accuracy, program, circuit."""
     t = numbers_table("grok", "test", "variance\nexplained", text="program", lead=("model", "seed"))
-    t.add_column("key frequencies", overflow="fold")
+    t.add_column(f"key {keys_of(doc)}", overflow="fold")
     for r in doc.get("runs") or []:
         t.add_row(
             r.get("model", DASH), str(r.get("seed", DASH)),
             program_cell(r),
             DASH if r.get("grok_step") is None else str(r["grok_step"]),
             pct(r.get("test_acc")), pct(r.get("fve")),
-            ", ".join(map(str, r.get("key_frequencies") or [])) or DASH,
+            ", ".join(r.get("key_names") or map(str, r.get("key_frequencies") or [])) or DASH,
         )  # fmt: skip
     return t
+
+
+def keys_of(doc: dict) -> str:
+    """"irreps" when the runs' circuits are read in a group's irreps, else "frequencies"."""
+    return "irreps" if any(r.get("key_names") for r in doc.get("runs") or []) else "frequencies"
 
 
 def algorithm_table(doc: dict) -> Table:
@@ -202,12 +207,13 @@ def node_table(doc: dict) -> Table | Text:
 
 def frequencies_text(doc: dict) -> Text:
     a = doc.get("frequencies")
+    keys = keys_of(doc)
     if not a:
-        return Text("fewer than two runs hold a circuit: no key-frequency sets to compare",
+        return Text(f"fewer than two runs hold a circuit: no sets of key {keys} to compare",
                     style="yellow")  # fmt: skip
     parts = [f"{b.replace('×', ' × ')} {_pair(v, (a.get('baseline_blocks') or {}).get(b))}"
              for b, v in (a.get("blocks") or {}).items()]  # fmt: skip
-    return Text("Jaccard of key-frequency sets (value / random sets of the same sizes): "
+    return Text(f"Jaccard of the sets of key {keys} (value / random sets of the same sizes): "
                 + " · ".join(parts))  # fmt: skip
 
 
@@ -230,7 +236,7 @@ def render_align(doc: dict, console: Console) -> None:
     title = ("4 · the program level" + (f": share of variance that is a function of {node}"
                                         if node else ""))  # fmt: skip
     console.print(panel(Group(node_table(doc), legend("node share")), title, width))
-    console.print(panel(frequencies_text(doc), "5 · key frequencies", width))
+    console.print(panel(frequencies_text(doc), f"5 · key {keys_of(doc)}", width))
     verdict = doc.get("verdict") or []
     body = Text()
     for i, line in enumerate(verdict):
