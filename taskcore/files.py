@@ -89,15 +89,22 @@ def clear_temp_files(folder: str | Path) -> None:
             tmp.unlink(missing_ok=True)
 
 
-def read_bytes_capped(path: str | Path, max_bytes: int, what: str = "file") -> bytes:
-    """The bytes of a *regular* file of at most ``max_bytes``; anything else is a TaskError."""
-    path = Path(path)
+def regular_file(path: str | Path, what: str = "file") -> os.stat_result:
+    """``path``'s stat if it is a regular file (links followed); anything else — missing,
+    unreadable, a FIFO, a device, a folder — is a TaskError naming ``what``."""
     try:
-        info = path.stat()
+        info = Path(path).stat()
     except OSError as err:
         raise TaskError(f"cannot read {what} {str(path)!r}: {err.strerror}") from None
     if not stat.S_ISREG(info.st_mode):
         raise TaskError(f"{what} {str(path)!r} is not a regular file")
+    return info
+
+
+def read_bytes_capped(path: str | Path, max_bytes: int, what: str = "file") -> bytes:
+    """The bytes of a *regular* file of at most ``max_bytes``; anything else is a TaskError."""
+    path = Path(path)
+    info = regular_file(path, what)
     if info.st_size > max_bytes:
         raise TaskError(
             f"{what} {str(path)!r} is {info.st_size:,} bytes; the limit is {max_bytes:,}"

@@ -401,6 +401,10 @@ def scratch(tmp_path):
     conn.commit()
     conn.close()
     (tmp_path / "empty").mkdir()
+    odd = tmp_path / "odd"  # its database is a folder
+    odd.mkdir()
+    (odd / MARKER).write_text("synthcmp sweep folder\n")
+    (odd / DB_FILE).mkdir()
     return tmp_path
 
 
@@ -425,6 +429,8 @@ HOSTILE = [
     (["sweep", "report", "empty"], "no sweep database"),
     (["sweep", "report", "corrupt"], "not a readable synthcmp sweep database"),
     (["sweep", "report", "other"], "not a synthcmp sweep database"),
+    (["sweep", "report", "odd"], "is not a regular file"),
+    (["sweep", "run", "good.toml", "--out", "odd"], "is not a regular file"),
     (["sweep", "report", "sweep", "--export", "rows.xlsx"], ".csv or .parquet"),
     (["sweep", "report", "sweep", "--html", "nowhere/r.html"], "does not exist"),
     (["sweep", "report", "sweep", "--html", "good.toml"], "not a report synthcmp wrote"),

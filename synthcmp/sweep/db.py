@@ -37,13 +37,12 @@ import io
 import json
 import os
 import sqlite3
-import stat
 import time
 import urllib.parse
 from pathlib import Path
 
 from taskcore.errors import TaskError
-from taskcore.files import atomic_write, atomic_write_text
+from taskcore.files import atomic_write, atomic_write_text, regular_file
 
 DB_FILE = "results.db"
 SCHEMA_VERSION = 1
@@ -109,15 +108,6 @@ CREATE TABLE IF NOT EXISTS sweeps (
 """
 
 
-def _check_file(path: Path) -> None:
-    try:
-        info = path.stat()
-    except OSError as err:
-        raise TaskError(f"cannot read the sweep database {path}: {err.strerror}") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise TaskError(f"the sweep database {path} is not a regular file")
-
-
 def _damaged(path: Path, err: Exception) -> TaskError:
     return TaskError(
         f"{path} is not a readable synthcmp sweep database ({err}); move it away to start "
@@ -137,7 +127,7 @@ class Database:
         self.path = Path(path)
         self.readonly = readonly
         if readonly or os.path.lexists(self.path):
-            _check_file(self.path)
+            regular_file(self.path, "the sweep database")
         try:
             if readonly:
                 uri = "file:" + urllib.parse.quote(str(self.path.resolve())) + "?mode=ro"
