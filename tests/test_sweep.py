@@ -459,3 +459,33 @@ def test_a_second_sweep_on_the_same_folder_is_refused(scratch, monkeypatch):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "in use by another synthcmp process" in lines[0]
     assert snapshot(scratch) == before
+
+
+class _Unreachable:
+    """An executor that cannot start, as Ray without a cluster."""
+
+    slots = 1
+
+    def __enter__(self):
+        raise TaskError("--ray auto: cannot connect")
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_an_executor_that_cannot_start_leaves_no_folder_and_keeps_an_old_one(tmp_path):
+    spec = parse_spec(TINY)
+    with pytest.raises(TaskError, match="cannot connect"):
+        run_sweep(spec, tmp_path / "new", _Unreachable())
+    assert not (tmp_path / "new").exists()  # nothing half-made
+
+    old = tmp_path / "old"
+    run_sweep(spec, old, LocalPool(1), cells=spec.cells()[:1])  # one finished cell
+    before = snapshot(old)
+    with pytest.raises(TaskError, match="cannot connect"):
+        run_sweep(spec, old, _Unreachable())
+    after = snapshot(old)
+    assert {k: v for k, v in after.items() if k != DB_FILE} == {
+        k: v for k, v in before.items() if k != DB_FILE}  # the sweeps log row may grow
+    with Database(old / DB_FILE, readonly=True) as db:
+        assert list(db.statuses().values()) == ["ok"]

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from synthcmp.sweep.cell import error_row
+from synthcmp.sweep.cell import RUNS, error_row
 from synthcmp.sweep.db import DB_FILE, Database
 from synthcmp.sweep.spec import Cell, SweepSpec, varying
 from taskcore.errors import TaskError
@@ -131,6 +131,19 @@ def is_running(folder: Path) -> bool:
     return False
 
 
+def _holds_work(folder: Path) -> bool:
+    """Whether a sweep that failed in a folder it made has anything to keep: a recorded cell
+    or a cell's run folder. Without (Ray could not connect, say) the folder is taken back."""
+    runs = folder / RUNS
+    if runs.is_dir() and any(runs.iterdir()):
+        return True
+    try:
+        with Database(folder / DB_FILE, readonly=True) as db:
+            return bool(db.statuses())
+    except TaskError:
+        return True  # unsure: keep
+
+
 def run_sweep(
     spec: SweepSpec,
     out: str | Path,
@@ -146,8 +159,10 @@ def run_sweep(
     check_sweep_dir(out)
     if os.path.lexists(out / DB_FILE):  # a damaged or foreign database: refuse, touch nothing
         Database(out / DB_FILE, readonly=True).close()
+    existed = out.is_dir() and any(out.iterdir())
     with owned_folder(out, MARKER, "synthcmp sweep folder, format 1\n", reuse=True,
-                      keep=lambda folder: True, what="sweep folder") as folder:  # fmt: skip
+                      keep=lambda folder: existed or _holds_work(folder),
+                      what="sweep folder") as folder:  # fmt: skip
         with Database(folder / DB_FILE) as db:
             recorded = db.statuses()
             keep = ("ok",) if retry_failed else ("ok", "error")
