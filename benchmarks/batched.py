@@ -5,8 +5,9 @@ For each model (the defaults of ``synthcmp train``) and each N it trains seeds 0
 modadd at the default split for a fixed number of steps (no early stop, nothing stored),
 once one seed after another with :func:`neural.train.train`, once as one batched model with
 :func:`neural.batched.train_batched`, and (on the CPU) once as :func:`neural.seeds.train_seeds`
-does it there — a process per core, one run at a time in each — and prints the wall time per
-seed-step, the throughput (seeds per second at that many steps) and the batched speed-up. ``--grok``
+does it there — a process per core, one run at a time in each (that column also pays for
+starting the processes and writing each run folder, as `synthcmp align` does; "–" where it
+was not run: one seed, or a GPU) — and prints the wall time per seed-step, the throughput (seeds per second at that many steps) and the batched speed-up. ``--grok``
 instead trains N seeds of the default configuration *to grokking* as one batch (the goal on
 one H100: 256 seeds of p = 97 grokked in ≤ 60 s) and prints how many grokked and the wall time.
 
@@ -83,8 +84,7 @@ def compare(model: str, n_seeds: int, steps: int, device: str, task, batched_fir
         order.reverse()
     if workers > 1 and n_seeds > 1:
         order.append(("processes", processes))
-    seconds = {name: timed(fn, device)[0] for name, fn in order}
-    seconds.setdefault("processes", seconds["sequential"])
+    seconds = {name: timed(fn, device)[0] for name, fn in order}  # no "processes": not run
     seed_steps = n_seeds * (steps + 1)  # step 0 … steps: steps + 1 forward passes each
     return {
         "model": model, "seeds": n_seeds, "steps": steps,
@@ -92,6 +92,12 @@ def compare(model: str, n_seeds: int, steps: int, device: str, task, batched_fir
         **{f"{k}_seeds_per_s": n_seeds / v for k, v in seconds.items()},
         "speedup": seconds["sequential"] / seconds["batched"],
     }  # fmt: skip
+
+
+def procs_cell(row: dict) -> str:
+    """Seeds/s with a process per core, or "–" where that was not run (one seed, a GPU)."""
+    value = row.get("processes_seeds_per_s")
+    return "–" if value is None else f"{value:.3f}"
 
 
 def grok(model: str, n_seeds: int, device: str, task) -> dict:
@@ -152,7 +158,7 @@ def main() -> None:
             r = compare(model, n, args.steps, args.device, task, bool(i % 2), workers)
             print(f"{model:11s} {n:4d}  {r['sequential_ms_per_seed_step']:12.2f} "
                   f"{r['batched_ms_per_seed_step']:12.2f}  {r['sequential_seeds_per_s']:11.3f} "
-                  f"{r['batched_seeds_per_s']:11.3f} {r['processes_seeds_per_s']:11.3f}  "
+                  f"{r['batched_seeds_per_s']:11.3f} {procs_cell(r):>11s}  "
                   f"{r['speedup']:8.2f}×", flush=True)  # fmt: skip
 
 

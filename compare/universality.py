@@ -148,9 +148,12 @@ def analyse_run(index: int, run_dir: str | Path, top_k: int, rows: np.ndarray, s
     final = summary.get("final") or (run.metrics[-1] if run.metrics else {})
     circuit = result.circuit
     found = circuit is not None and circuit.found
+    # Zhong et al.'s measures read noise as a Clock (DI ≈ 1, GS ≈ 0 for random logits), so
+    # they are taken only for a network that holds a circuit and computes its program
+    adds = found and result.match.grade in ("implements", "partial")
     with torch_threads(1):
         cp = clock_pizza(run.load_model(), probe.logits, task.table,
-                         circuit.basis if found else None, circuit.form if found else None,
+                         circuit.basis if adds else None, circuit.form if adds else None,
                          seed=seed)  # fmt: skip
     grok_step = summary.get("grok_step", None)
     fields = dict(
@@ -193,7 +196,7 @@ def analyse_all(run_dirs, top_k: int, rows: np.ndarray, seed: int, workers: int,
         return seen
     from concurrent.futures import as_completed
 
-    from neural.seeds import process_pool
+    from taskcore.processes import process_pool
 
     out: dict[int, _Seen] = {}
     with process_pool(min(workers, total)) as pool:

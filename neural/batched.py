@@ -47,8 +47,10 @@ from neural.train import (
     StepInfo,
     TrainingInterrupted,
     check_device,
+    checkpoint_steps,
     cpu_settings,
-    ramp,
+    finished,
+    lr_and_decay,
     sigint_flag,
 )
 from taskcore import events
@@ -98,24 +100,15 @@ class _Seed:
     mem_step: int | None = None
     grok_step: int | None = None
     schedule: set[int] = field(default_factory=set)
-    last_saved: int | None = None
 
     def checkpoint_steps(self) -> set[int]:
-        c = self.config
-        return set(store.checkpoint_schedule(c.steps, c.checkpoints, self.grok_step,
-                                             c.stop_after_grok))  # fmt: skip
+        return checkpoint_steps(self.config, self.grok_step)
 
     def finished(self, step: int) -> bool:
-        if step >= self.config.steps:
-            return True
-        after = self.config.stop_after_grok
-        return self.grok_step is not None and after is not None and step >= self.grok_step + after
+        return finished(self.config, step, self.grok_step)
 
     def lr_and_decay(self, step: int) -> tuple[float, float]:
-        """The single trainer's schedules: warmups as pure functions of the step."""
-        c = self.config
-        annealed = c.lr_after_grok if self.grok_step is not None and step > self.grok_step else 1.0
-        return c.lr * ramp(step, c.warmup) * annealed, c.weight_decay * ramp(step, c.decay_warmup)
+        return lr_and_decay(self.config, step, self.grok_step)
 
 
 class _Batch:
@@ -278,10 +271,12 @@ def _train_batched(task, configs, paths, on_step, interrupted) -> list[Run]:
     def make_run(seed: _Seed, row: int | None, step: int, status: str) -> Run:
         keys = ("train_acc", "test_acc", "train_loss", "test_loss", "weight_norm")
         final = {k: seed.metrics[-1][k] for k in keys} if seed.metrics else {}
-        model = store.build(seed.config, task.n)
+        with torch.random.fork_rng(devices=[]):  # a diverged seed (row None): its init
+            torch.manual_seed(seed.config.seed)
+            model = store.build(seed.config, task.n).to(dtype=dtype)
         if row is not None:
             model.load_state_dict(batch.state_dict(row))
-        model = model.to(dtype=dtype).eval()
+        model = model.eval()
         return Run(seed.run_dir, seed.config, task, step, elapsed(), seed.mem_step,
                    seed.grok_step, status, final, seed.metrics, model, seed.n_train,
                    seed.n_test)  # fmt: skip
@@ -385,7 +380,6 @@ def _train_batched(task, configs, paths, on_step, interrupted) -> list[Run]:
                 store.atomic_torch_save(batch.state_dict(row),
                                         store.checkpoint_path(seed.run_dir, step))  # fmt: skip
                 save_state(seed, row, step)
-                seed.last_saved = step
             if done:
                 run = make_run(seed, row, step, "grokked" if step < seed.config.steps else "finished")
                 if seed.run_dir is not None:

@@ -4,23 +4,21 @@ Universality questions need many runs that differ only in their seed. :func:`tra
 trains them and stores each as an ordinary run folder, in whichever way is fastest on the
 device:
 
-**Where batching pays** (``benchmarks/batched.py`` measures it): on a GPU, by a large
-factor — the device is launch-bound at one seed. On a CPU it does not: the matmuls are
-compute-bound there and a batched step costs about N single steps (the transformer's even a
-little more: its batched embedding lookups and their backward are slower than the plain
-ones). :func:`train_seeds` therefore trains the seeds one after another on the CPU and as one
-batch on a GPU (``batched=None``); either way each seed's numbers are those of
+**Where batching pays** is measured by ``benchmarks/batched.py``, not assumed: a tiny model
+leaves a GPU launch-bound at one seed, so stacking N seeds into one step should multiply the
+throughput there (run the benchmark with ``--device cuda`` to see by how much); on a CPU the
+matmuls are compute-bound and the benchmark finds a batched step no cheaper than N single
+ones. :func:`train_seeds` therefore trains the seeds as one batch on a GPU and one run at a
+time on the CPU (``batched=None``); either way each seed's numbers are those of
 :func:`neural.train.train` with its config, to float tolerance (a test checks it).
 
 On the CPU it trains them one run at a time, ``workers`` of them at once in processes of
 their own (one per core; each run uses one thread, so its numbers do not depend on where it
-ran). Either way each seed's numbers are those of :func:`neural.train.train` with its config,
-to float tolerance.
+ran).
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,12 +28,10 @@ from neural import store
 from neural.batched import SeedStep, check_same_configuration, train_batched
 from neural.config import TrainConfig
 from neural.train import Run, StepInfo, train
+from taskcore.processes import process_pool
 from taskcore.table import Task
 
-__all__ = [
-    "ONE_THREAD", "SeedStep", "batched_default", "one_thread_environment", "process_pool",
-    "train_seeds",
-]  # fmt: skip
+__all__ = ["SeedStep", "batched_default", "train_seeds"]
 
 
 def batched_default(device: str) -> bool:
@@ -113,44 +109,6 @@ def _read_back(task: Task, run_dir: Path) -> Run:
                loaded.load_model(), int(s["n_train"]), int(s["n_test"]))  # fmt: skip
 
 
-ONE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS",
-                                     "OPENBLAS_NUM_THREADS")}  # fmt: skip
-
-
-@contextlib.contextmanager
-def process_pool(workers: int, initializer=None, initargs=()):
-    """A pool of ``workers`` spawned processes (fresh interpreters: no forked thread pools),
-    each with one BLAS/OpenMP thread — on a busy 2-core machine a thread pool in every
-    process is several times slower than one thread each. The variables must be in the
-    environment when a process starts (its BLAS reads them once), so they are set around
-    the pool's life and restored after."""
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
-
-    with one_thread_environment(), ProcessPoolExecutor(
-        workers, mp_context=mp.get_context("spawn"), initializer=initializer, initargs=initargs
-    ) as pool:
-        yield pool
-
-
-@contextlib.contextmanager
-def one_thread_environment():
-    """:data:`ONE_THREAD` in ``os.environ`` while the block runs (processes started in it
-    inherit one BLAS/OpenMP thread), the previous values restored after."""
-    import os
-
-    saved = {k: os.environ.get(k) for k in ONE_THREAD}
-    os.environ.update(ONE_THREAD)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
 def _train_in_processes(task, configs, run_dirs, on_step, force, workers) -> list[Run]:
     """One process per worker, each training whole runs; their events come back through a
     queue and reach ``on_step`` here."""
@@ -164,12 +122,12 @@ def _train_in_processes(task, configs, run_dirs, on_step, force, workers) -> lis
         finished: set[int] = set()
         try:
             while len(finished) < len(futures):
+                failed = [f for f in futures if f.done() and f.exception() is not None]
+                if failed:  # a worker's exception (diverged, interrupted), as train's
+                    raise failed[0].exception() from None
                 try:
                     item = events.get(timeout=0.2)
                 except queues.Empty:
-                    failed = [f for f in futures if f.done() and f.exception() is not None]
-                    if failed:  # a worker's exception (diverged, interrupted), as train's
-                        raise failed[0].exception() from None
                     continue
                 if isinstance(item, int):
                     finished.add(item)

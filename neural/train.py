@@ -71,6 +71,9 @@ class TrainingInterrupted(KeyboardInterrupt):
         super().__init__(f"interrupted at step {step}")
         self.run_dir, self.step = run_dir, step
 
+    def __reduce__(self):  # back from a worker process whole (its args are not the message)
+        return type(self), (self.run_dir, self.step)
+
 
 @dataclass(frozen=True)
 class StepInfo:
@@ -181,6 +184,28 @@ def ramp(step: int, length: int) -> float:
     return min(1.0, (step + 1) / length) if length else 1.0
 
 
+def lr_and_decay(config: TrainConfig, step: int, grok_step: int | None) -> tuple[float, float]:
+    """The learning rate and weight decay at ``step``: warmups as pure functions of the step
+    (so a resumed run takes the same steps), the rate times ``lr_after_grok`` once grokked."""
+    annealed = config.lr_after_grok if grok_step is not None and step > grok_step else 1.0
+    return (config.lr * ramp(step, config.warmup) * annealed,
+            config.weight_decay * ramp(step, config.decay_warmup))  # fmt: skip
+
+
+def finished(config: TrainConfig, step: int, grok_step: int | None) -> bool:
+    """The step budget is spent, or ``stop_after_grok`` steps have passed since grokking."""
+    if step >= config.steps:
+        return True
+    after = config.stop_after_grok
+    return grok_step is not None and after is not None and step >= grok_step + after
+
+
+def checkpoint_steps(config: TrainConfig, grok_step: int | None) -> set[int]:
+    """The steps to checkpoint at (denser over the cleanup once the grok step is known)."""
+    return set(store.checkpoint_schedule(config.steps, config.checkpoints, grok_step,
+                                         config.stop_after_grok))  # fmt: skip
+
+
 def loss_and_acc(logits: Tensor, labels: Tensor) -> tuple[float, float]:
     loss = F.cross_entropy(logits.float(), labels).item()
     return loss, (logits.argmax(-1) == labels).float().mean().item()
@@ -280,22 +305,9 @@ def _train(task, config, on_step, run_dir, resume, interrupted) -> Run:
 
     mem_step, grok_step = events.memorization_step(metrics), events.grok_step(metrics)
 
-    def checkpoint_steps() -> set[int]:
-        return set(
-            store.checkpoint_schedule(
-                config.steps, config.checkpoints, grok_step, config.stop_after_grok
-            )
-        )
-
-    schedule = checkpoint_steps()
+    schedule = checkpoint_steps(config, grok_step)
     last_saved = max((s for s in schedule if s < start), default=None) if resume else None
     t0 = time.perf_counter()
-
-    def finished(step: int) -> bool:
-        if step >= config.steps:
-            return True
-        after = config.stop_after_grok
-        return grok_step is not None and after is not None and step >= grok_step + after
 
     def elapsed() -> float:
         return seconds_before + time.perf_counter() - t0
@@ -334,10 +346,9 @@ def _train(task, config, on_step, run_dir, resume, interrupted) -> Run:
             save_state(step)
             write_summary(step, "interrupted")
             raise TrainingInterrupted(run_dir, step)
-        for group in optimizer.param_groups:  # warmups: pure functions of the step
-            annealed = config.lr_after_grok if grok_step is not None and step > grok_step else 1.0
-            group["lr"] = config.lr * ramp(step, config.warmup) * annealed
-            group["weight_decay"] = config.weight_decay * ramp(step, config.decay_warmup)
+        lr, decay = lr_and_decay(config, step, grok_step)
+        for group in optimizer.param_groups:
+            group["lr"], group["weight_decay"] = lr, decay
 
         if config.batch_size is None:
             xb, yb, ob = x_train, y_train, out_train
@@ -361,7 +372,7 @@ def _train(task, config, on_step, run_dir, resume, interrupted) -> Run:
                 f"Try a smaller learning rate (lr = {config.lr:g} now)."
             )
 
-        done = finished(step)
+        done = finished(config, step, grok_step)
         if step % config.log_every == 0 or done:
             with torch.no_grad():
                 if config.batch_size is None:
@@ -383,14 +394,14 @@ def _train(task, config, on_step, run_dir, resume, interrupted) -> Run:
                 mem_step, happened = step, happened + ("memorized",)
             if grok_step is None and events.grokked(row):
                 grok_step, happened = step, happened + ("grokked",)
-                schedule = checkpoint_steps()  # denser over the cleanup that follows
+                schedule = checkpoint_steps(config, grok_step)  # denser over the cleanup that follows
             metrics.append(row)
             if on_step is not None:
                 on_step(StepInfo(
                     step, config.steps, train_loss, train_acc, test_loss, test_acc, norm,
                     row["seconds"], mem_step, grok_step, happened,
                 ))  # fmt: skip
-            done = finished(step)  # grokking at this very step may end the run
+            done = finished(config, step, grok_step)  # grokking at this very step may end the run
         if run_dir is not None and (step in schedule or done):
             store.atomic_torch_save(
                 store.cpu_state_dict(model), store.checkpoint_path(run_dir, step)

@@ -33,66 +33,59 @@ class UserError(click.ClickException):
         click.echo(f"Error: {' '.join(lines)}", err=True)
 
 
+SEED_HELP = "Seed for the split, the lookup table, the noise and the network."
+
+
+def task_spec_options(seed_help: str = SEED_HELP):
+    """The options that describe a task — TASK, --p, --expr, --group, --table, --noise,
+    --seed — passed on as they were typed (``task_name, p, expr, group, table_path, noise,
+    seed``); :func:`build` makes the task from them."""
+
+    def decorate(func):
+        for option in reversed([
+            click.argument("task_name", metavar="TASK", required=False),
+            click.option("--p", "p", type=int, default=DEFAULT_P, show_default=True,
+                         help="Modulus for modular tasks (n = p symbols)."),
+            click.option("--expr", "expr", metavar="EXPR",
+                         help="Custom task: an expression in x, y mod p, e.g. 'x*y + 3*x', "
+                              "'x / y'."),
+            click.option("--group", "group", metavar="GROUP",
+                         help="With --expr: read the expression in this group (S3…S6, D_m "
+                              "such as D13), e.g. --expr 'x * y * x' --group S4."),
+            click.option("--table", "table_path", metavar="FILE",
+                         type=click.Path(dir_okay=False),
+                         help="Custom task: a CSV of x,y,out rows or an n×n matrix of outputs."),
+            click.option("--noise", type=float, default=0.0, show_default=True,
+                         help="Replace this fraction of the training labels by random wrong "
+                              "ones (seeded); test labels stay clean."),
+            click.option("--seed", type=int, default=0, show_default=True, help=seed_help),
+        ]):  # fmt: skip
+            func = option(func)
+        return func
+
+    return decorate
+
+
+def build(task_name, p, expr, group, table_path, noise, seed) -> Task:
+    """The task those options describe; a mistake is a :class:`UserError`."""
+    spec = TaskSpec(name=task_name, p=p, expr=expr, table_path=table_path, noise=noise,
+                    seed=seed, group=group)  # fmt: skip
+    try:
+        return build_task(spec)
+    except TaskError as err:
+        raise UserError(str(err)) from None
+
+
 def task_options(func):
-    """Add the options that describe a task: TASK, --p, --expr, --group, --table, --noise,
-    --seed.
+    """Add :func:`task_spec_options`; the wrapped command receives a built :class:`Task` as
+    ``task`` and the ``seed``."""
 
-    The wrapped command receives a built :class:`Task` as ``task`` and the ``seed``.
-    """
-
-    @click.argument("task_name", metavar="TASK", required=False)
-    @click.option(
-        "--p",
-        "p",
-        type=int,
-        default=DEFAULT_P,
-        show_default=True,
-        help="Modulus for modular tasks (n = p symbols).",
-    )
-    @click.option(
-        "--expr",
-        "expr",
-        metavar="EXPR",
-        help="Custom task: an expression in x, y mod p, e.g. 'x*y + 3*x', 'x / y'.",
-    )
-    @click.option(
-        "--group",
-        "group",
-        metavar="GROUP",
-        help="With --expr: read the expression in this group (S3…S6, D_m such as D13), "
-        "e.g. --expr 'x * y * x' --group S4.",
-    )
-    @click.option(
-        "--table",
-        "table_path",
-        metavar="FILE",
-        type=click.Path(dir_okay=False),
-        help="Custom task: a CSV of x,y,out rows or an n×n matrix of outputs.",
-    )
-    @click.option(
-        "--noise",
-        type=float,
-        default=0.0,
-        show_default=True,
-        help="Replace this fraction of the training labels by random wrong ones (seeded); test labels stay clean.",
-    )
-    @click.option(
-        "--seed",
-        type=int,
-        default=0,
-        show_default=True,
-        help="Seed for the split, the lookup table, the noise and the network.",
-    )
+    @task_spec_options()
     @functools.wraps(func)
     def wrapper(task_name, p, expr, group, table_path, noise, seed, **kwargs):
         if kwargs.get("frac") is not None:
             check_frac(kwargs["frac"])
-        spec = TaskSpec(name=task_name, p=p, expr=expr, table_path=table_path, noise=noise,
-                        seed=seed, group=group)  # fmt: skip
-        try:
-            task = build_task(spec)
-        except TaskError as err:
-            raise UserError(str(err)) from None
+        task = build(task_name, p, expr, group, table_path, noise, seed)
         return func(task=task, seed=seed, **kwargs)
 
     return wrapper

@@ -160,3 +160,20 @@ def test_the_glossary_states_the_engines_thresholds():
     assert f"{DI_CLOCK}" in GLOSSARY["distance irrelevance"].text()
     assert f"{GS_PIZZA}" in GLOSSARY["gradient symmetricity"].text()
     assert f"k = {similarity.K_NEIGHBOURS}" in GLOSSARY["mutual k-NN"].text()
+
+
+def test_the_measures_alone_read_an_untrained_network_as_a_clock_so_align_gates_them():
+    """Why a Clock is only named for a network that computes addition: on random weights the
+    correct logit ignores a − b (DI ≈ 1) and the two gradients are unrelated (GS ≈ 0), which
+    is the Clock's signature. The lookup-table align test checks that no such run is named."""
+    from neural import default_config
+    from neural.models import build_model
+
+    n = 23
+    torch.manual_seed(0)
+    model = build_model(default_config("mlp").model, n).eval()
+    logits = probe(model, n).logits
+    table = (np.arange(n)[:, None] + np.arange(n)[None, :]) % n
+    raw = clock_pizza(model, logits, table, "additive", "x + y")
+    assert raw.distance_irrelevance > DI_CLOCK and raw.gradient_symmetricity < GS_PIZZA
+    assert clock_pizza(model, logits, table, None, None).algorithm == ""

@@ -18,6 +18,7 @@ import click
 
 from synthcmp.ui import (
     UserError,
+    build,
     check_steps,
     console,
     err_console,
@@ -26,6 +27,7 @@ from synthcmp.ui import (
     optimizer_options,
     print_json,
     task_header,
+    task_spec_options,
     train_frac,
 )
 from taskcore.errors import TaskError
@@ -80,19 +82,15 @@ def default_folder(name: str, size: str, root: Path = Path("runs")) -> Path:
 def given(ctx: click.Context, *names: str) -> list[str]:
     """The options among ``names`` that the user typed."""
     source = click.core.ParameterSource.COMMANDLINE
-    return ["--" + n.replace("_", "-") for n in names if ctx.get_parameter_source(n) == source]
+    flag = {"table_path": "--table"}
+    return [flag.get(n, "--" + n.replace("_", "-")) for n in names
+            if ctx.get_parameter_source(n) == source]  # fmt: skip
 
 
 @click.command()
-@click.argument("task_name", metavar="[TASK]", required=False)
-@click.option("--p", "p", type=int, default=None, help="Modulus for modular tasks [default: 97].")
-@click.option("--expr", metavar="EXPR", help="Custom task: an expression in x, y mod p.")
-@click.option("--table", "table_path", metavar="FILE", type=click.Path(dir_okay=False),
-              help="Custom task: a CSV of x,y,out rows or an n×n matrix of outputs.")  # fmt: skip
+@task_spec_options(seed_help="The first seed S (it also seeds a lookup table and the noise).")
 @click.option("--seeds", type=int, default=8, show_default=True,
               help="Runs per model: seeds S … S+N−1.")  # fmt: skip
-@click.option("--seed", "first_seed", type=int, default=0, show_default=True,
-              help="The first seed S (it also seeds a lookup table).")  # fmt: skip
 @click.option("--models", default="transformer,mlp", show_default=True,
               help="Architectures to train, comma-separated.")  # fmt: skip
 @frac_option
@@ -113,9 +111,9 @@ def given(ctx: click.Context, *names: str) -> list[str]:
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
 @click.option("--json", "as_json", is_flag=True, help="Print only align.json on stdout.")
 @click.pass_context
-def align(ctx: click.Context, task_name, p, expr, table_path, seeds, first_seed, models, frac,
-          lr, weight_decay, steps, runs, top, out, force, device, workers, no_plots,
-          as_json) -> None:  # fmt: skip
+def align(ctx: click.Context, task_name, p, expr, group, table_path, noise, seed, seeds,
+          models, frac, lr, weight_decay, steps, runs, top, out, force, device, workers,
+          no_plots, as_json) -> None:  # fmt: skip
     """Train many seeds of TASK (and several architectures) and compare what they learned:
     each run's program, key frequencies and Clock/Pizza algorithm; every layer's similarity
     between runs (CKA, mutual nearest neighbours, each beside a shuffled-input baseline); the
@@ -136,10 +134,9 @@ def align(ctx: click.Context, task_name, p, expr, table_path, seeds, first_seed,
     check_steps(steps)
     check_device(device)
     if runs:
-        clash = [*(["TASK"] if task_name else []), *(["--expr"] if expr else []),
-                 *(["--table"] if table_path else []),
-                 *given(ctx, "p", "seeds", "first_seed", "models", "frac", "lr", "weight_decay",
-                        "steps", "device")]  # fmt: skip
+        clash = [*(["TASK"] if task_name else []),
+                 *given(ctx, "p", "expr", "group", "table_path", "noise", "seed", "seeds",
+                        "models", "frac", "lr", "weight_decay", "steps", "device")]  # fmt: skip
         if clash:
             verb = "does" if len(clash) == 1 else "do"
             raise UserError(f"--runs aligns existing runs: {', '.join(clash)} {verb} not apply to them")
@@ -157,8 +154,8 @@ def align(ctx: click.Context, task_name, p, expr, table_path, seeds, first_seed,
         names = parse_models(models)
         if seeds * len(names) < 2:
             raise UserError("align needs at least 2 runs: use --seeds 2 or more, or two --models")
-        task = build(task_name, p, expr, table_path, first_seed)
-        plan = training_plan(task, names, seeds, first_seed, frac, steps, device,
+        task = build(task_name, p, expr, group, table_path, noise, seed)
+        plan = training_plan(task, names, seeds, seed, frac, steps, device,
                              optimizer_changes(lr, weight_decay))  # fmt: skip
         run_dirs = None
 
@@ -169,7 +166,7 @@ def align(ctx: click.Context, task_name, p, expr, table_path, seeds, first_seed,
                         f"(one synthcmp made), or --runs {folder} to align its runs again")  # fmt: skip
     try:
         result, folder, seconds = _align(plan, run_dirs, folder, out is None, force, top,
-                                         first_seed, workers, not no_plots)  # fmt: skip
+                                         seed, workers, not no_plots)  # fmt: skip
     except KeyboardInterrupt:
         err_console.print(f"[yellow]Interrupted[/]; finished runs are kept in {folder} "
                           f"(align them with: synthcmp align --runs {folder}).")  # fmt: skip
@@ -202,18 +199,6 @@ class Plan:
 
     def folders(self, root: Path) -> dict[str, list[Path]]:
         return {m: [root / f"{m}-s{c.seed}" for c in cs] for m, cs in self.configs.items()}
-
-
-def build(task_name, p, expr, table_path, seed):
-    from taskcore.registry import build_task
-    from taskcore.table import DEFAULT_P, TaskSpec
-
-    spec = TaskSpec(name=task_name, p=p if p is not None else DEFAULT_P, expr=expr,
-                    table_path=table_path, seed=seed)  # fmt: skip
-    try:
-        return build_task(spec)
-    except TaskError as err:
-        raise UserError(str(err)) from None
 
 
 def training_plan(task, names, seeds, first_seed, frac, steps, device, optimizer) -> Plan:

@@ -474,7 +474,8 @@ _TERMS = [
         adding the angles, so logit(c) ∝ Σ_k cos(ω_k(a + b − c)). Classified Clock when
         distance irrelevance ≥ {di_clock} and gradient symmetricity < {gs_pizza}; when both
         or neither signature shows, the run is 'neither' (a mixture, or another algorithm).
-        Only computed for a circuit over Z_n whose node is ±x ± y.""",
+        Only computed for a network that implements ±x ± y with a circuit over Z_n: on
+        random weights the two measures read as a Clock too.""",
         ("clock algorithm",),
     ),
     Term(

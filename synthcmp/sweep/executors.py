@@ -34,8 +34,8 @@ import time
 import traceback
 from dataclasses import dataclass
 
-from neural.seeds import ONE_THREAD, one_thread_environment
 from taskcore.errors import TaskError
+from taskcore.processes import ONE_THREAD, one_thread_environment
 
 CELL_FUNCTION = "synthcmp.sweep.cell:run_cell"
 GPU_SHARE = 0.25  # of a GPU per Ray task with --device cuda: four cells share one GPU
