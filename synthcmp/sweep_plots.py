@@ -23,7 +23,7 @@ from matplotlib.ticker import FuncFormatter
 from synthcmp.plots import DPI, _suptitle, _wrap, plt  # Agg is chosen there
 
 NETWORK, SYNTH = "#1f77b4", "#2ca02c"
-MEMORIZED_GREY, NOT_FIT_GREY = "#d9d9d9", "#8c8c8c"
+MEMORIZED_GREY, NOT_FIT_GREY, MIXED_COLOUR = "#d9d9d9", "#8c8c8c", "#f2d7ee"
 
 
 def _save(fig, path: Path) -> Path:
@@ -118,6 +118,7 @@ def plot_phases(
                 colour, text, ink = {
                     "memorized": (MEMORIZED_GREY, "mem", "black"),
                     "did not fit": (NOT_FIT_GREY, "no fit", "white"),
+                    "mixed": (MIXED_COLOUR, "mixed", "black"),
                 }.get(state, ("white", "error", "red"))
             ax.add_patch(plt.Rectangle((i - 0.5, j - 0.5), 1, 1, facecolor=colour,
                                        edgecolor="white", lw=1.5))  # fmt: skip
@@ -141,11 +142,12 @@ def plot_phases(
         bar.ax.yaxis.set_major_formatter(plain)
         bar.ax.yaxis.set_minor_formatter(FuncFormatter(
             lambda v, _: f"{v:,.0f}" if f"{v:.0e}"[0] in "25" else ""))  # fmt: skip
-    legend = [plt.Rectangle((0, 0), 1, 1, facecolor=MEMORIZED_GREY),
-              plt.Rectangle((0, 0), 1, 1, facecolor=NOT_FIT_GREY)]  # fmt: skip
+    legend = [plt.Rectangle((0, 0), 1, 1, facecolor=c)
+              for c in (MEMORIZED_GREY, NOT_FIT_GREY, MIXED_COLOUR)]  # fmt: skip
     fig.legend(legend, ["mem: memorized, did not grok within the budget",
-                        "no fit: did not even fit the training pairs"],
-               loc="outside lower center", ncol=2, fontsize=8, frameon=False)  # fmt: skip
+                        "no fit: did not even fit the training pairs",
+                        "mixed: no outcome in most seeds"],
+               loc="outside lower center", ncol=3, fontsize=8, frameon=False)  # fmt: skip
     _suptitle(fig, title)
     return _save(fig, path)
 

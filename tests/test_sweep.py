@@ -27,8 +27,8 @@ from synthcmp.sweep.cell import error_row
 from synthcmp.sweep.db import COLUMNS, DB_FILE, Database
 from synthcmp.sweep.driver import MARKER, run_sweep
 from synthcmp.sweep.executors import LocalPool
-from synthcmp.sweep.report import GROKKED, MEMORIZED, NOT_FIT, build_report
-from synthcmp.sweep.spec import Cell, parse_spec
+from synthcmp.sweep.report import GROKKED, MEMORIZED, MIXED, NOT_FIT, build_report
+from synthcmp.sweep.spec import Cell, load_spec, parse_spec
 from taskcore.errors import TaskError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -242,13 +242,17 @@ def test_phase_points_say_what_most_seeds_did():
     rows = [row(frac=0.3, seed=0, grokked=True), row(frac=0.3, seed=1, grokked=True),
             row(frac=0.3, seed=2, grokked=False),
             row(frac=0.5, seed=0, wd=4.0), row(frac=0.5, seed=1, wd=4.0, grokked=True),
-            row(frac=0.7, memorized=False)]  # fmt: skip
+            row(frac=0.5, seed=0), row(frac=0.5, seed=1),
+            row(frac=0.7, memorized=False),
+            row(frac=0.9, seed=0, grokked=True), row(frac=0.9, seed=1, memorized=False)]  # fmt: skip
     (diagram,) = build_report(rows).phases
     points = {(p.frac, p.weight_decay): p for p in diagram.points}
     assert diagram.weight_decays == [1.0, 4.0]
     assert points[(0.3, 1.0)].state == GROKKED and points[(0.3, 1.0)].grok_step == 100.5
-    assert points[(0.5, 4.0)].state == MEMORIZED
+    assert points[(0.5, 1.0)].state == MEMORIZED
     assert points[(0.7, 1.0)].state == NOT_FIT
+    # one seed of two grokked, the other memorized or did not fit: no outcome is "most"
+    assert points[(0.5, 4.0)].state == MIXED and points[(0.9, 1.0)].state == MIXED
 
 
 # ---------------------------------------------------------------------------------------
@@ -294,6 +298,12 @@ def test_the_database_has_typed_columns(swept):
     assert types["grok_step"] == "INTEGER" and types["test_acc"] == "REAL"
     assert types["verdict"] == "TEXT"
     assert conn.execute("SELECT count(*) FROM runs").fetchone()[0] == 2
+    # the values stored are of those types, and the table refuses others (STRICT)
+    stored = conn.execute("SELECT typeof(test_acc), typeof(steps), typeof(verdict) FROM runs")
+    assert set(stored.fetchall()) == {("real", "integer", "text")}
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute("UPDATE runs SET steps = 'many'")
+    conn.close()
 
 
 def test_a_rerun_of_a_finished_sweep_runs_nothing(swept):
@@ -489,3 +499,20 @@ def test_an_executor_that_cannot_start_leaves_no_folder_and_keeps_an_old_one(tmp
         k: v for k, v in before.items() if k != DB_FILE}  # the sweeps log row may grow
     with Database(old / DB_FILE, readonly=True) as db:
         assert list(db.statuses().values()) == ["ok"]
+
+
+def test_top_is_part_of_a_cell_only_when_it_is_not_the_default():
+    """Which program a network matches can depend on how many are kept, so a spec with
+    another top makes other cells; the default's keys stay those of earlier sweeps."""
+    default = parse_spec('tasks = ["modadd"]\np = 11\n').cells()[0]
+    other = parse_spec('tasks = ["modadd"]\np = 11\ntop = 3\n').cells()[0]
+    assert "top" not in default.key and default.key.endswith("stages=synth+train+compare")
+    assert other.key == default.key + " top=3" and other.folder != default.folder
+
+
+def test_the_example_specs_parse():
+    from pathlib import Path
+
+    folder = Path(__file__).parent.parent / "examples" / "sweeps"
+    sizes = {p.stem: len(load_spec(p).cells()) for p in folder.glob("*.toml")}
+    assert sizes == {"small": 18, "power47": 90, "power": 9 * 9 * 3 + 3 * 9 * 3}

@@ -234,6 +234,8 @@ def phase_table(diagrams: list[dict]) -> Group:
                     cells.append(Text("mem", style="yellow"))
                 elif pt["state"] == "did not fit":
                     cells.append(Text("no fit", style="red"))
+                elif pt["state"] == "mixed":
+                    cells.append(Text("mixed", style="magenta"))
                 else:
                     cells.append(Text("error", style="red"))
             label = op_label(d, with_p)
@@ -242,7 +244,7 @@ def phase_table(diagrams: list[dict]) -> Group:
     legend = _legend(
         "columns: training fraction; wd — weight decay; a number — most seeds grokked, at this "
         "median step; mem — most memorized the training pairs but did not grok within the "
-        "budget; no fit — most did not fit the training pairs"
+        "budget; no fit — most did not fit the training pairs; mixed — no outcome in most seeds"
     )
     return Group(t, legend)
 

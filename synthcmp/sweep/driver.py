@@ -200,7 +200,7 @@ def _drive(folder, todo, executor, db, progress, notify, t0, spec, device) -> No
     vary = varying(todo)
     pending = deque(
         {"cell": c.to_json(), "key": c.key, "sweep_dir": str(folder.resolve()),
-         "device": device, "top": spec.top, "plots": spec.plots, "attempt": 1}
+         "device": device, "top": c.top, "plots": spec.plots, "attempt": 1}
         for c in todo
     )  # fmt: skip
     last_tick = 0.0

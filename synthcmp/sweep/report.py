@@ -34,7 +34,8 @@ from dataclasses import dataclass, field
 from taskcore import BUILTIN
 from taskcore.serial import JsonMixin
 
-GROKKED, MEMORIZED, NOT_FIT, FAILED = "grokked", "memorized", "did not fit", "error"
+GROKKED, MEMORIZED, NOT_FIT, MIXED, FAILED = (
+    "grokked", "memorized", "did not fit", "mixed", "error")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -226,8 +227,10 @@ def _phase_point(frac: float, wd: float, cells: list[dict]) -> PhasePoint:
         state, step = FAILED, None
     elif most(len(grokked), len(done)):
         state, step = GROKKED, float(statistics.median(grokked))
-    elif most(memorized, len(done)):
+    elif most(memorized - len(grokked), len(done)):  # a grokked run memorized too
         state, step = MEMORIZED, None
-    else:
+    elif most(len(done) - memorized, len(done)):  # neither grokked nor fitted the pairs
         state, step = NOT_FIT, None
+    else:  # no outcome in most seeds (one grokked, one did not fit, say)
+        state, step = MIXED, None
     return PhasePoint(frac, wd, state, step, len(done), len(grokked), memorized)

@@ -46,6 +46,7 @@ OPTIONS = ("name", "stages", "top", "plots")
 MAX_STEPS = 10**9
 MAX_CELLS = 100_000
 MAX_SPEC_BYTES = 1 << 20
+TOP = 5  # programs kept and matched per cell, unless the spec says
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class Cell(JsonMixin):
     lr: float
     steps: int
     stages: tuple[str, ...] = STAGES
+    top: int = TOP  # programs kept and matched: which one the network matches can depend on it
 
     @property
     def key(self) -> str:
@@ -69,8 +71,12 @@ class Cell(JsonMixin):
         return (
             f"{self.task}{p} frac={self.frac!r} seed={self.seed} model={self.model} "
             f"wd={self.weight_decay!r} lr={self.lr!r} steps={self.steps} "
-            f"stages={'+'.join(self.stages)}"
+            f"stages={'+'.join(self.stages)}{self._top}"
         )
+
+    @property
+    def _top(self) -> str:
+        return f" top={self.top}" if self.top != TOP else ""  # the default's keys stay as they were
 
     @property
     def folder(self) -> str:
@@ -79,7 +85,7 @@ class Cell(JsonMixin):
         stages = "" if self.stages == STAGES else "-" + "+".join(self.stages)
         return (
             f"{self.task}{p}-f{self.frac!r}-s{self.seed}-{self.model}-wd{self.weight_decay!r}"
-            f"-lr{self.lr!r}-st{self.steps}{stages}"
+            f"-lr{self.lr!r}-st{self.steps}{stages}{self._top.replace(' top=', '-top')}"
         )
 
     def label(self, vary: tuple[str, ...] = ()) -> str:
@@ -111,7 +117,7 @@ class SweepSpec(JsonMixin):
     lr: tuple[float, ...] = ()
     steps: tuple[int, ...] = ()
     stages: tuple[str, ...] = STAGES
-    top: int = 5
+    top: int = TOP
     plots: bool = False
 
     def cells(self) -> list[Cell]:
@@ -132,7 +138,7 @@ class SweepSpec(JsonMixin):
                 self.steps or (defaults.steps,), self.frac or (default_train_frac(built),),
             ):  # fmt: skip
             cell = Cell(task, built.p, float(frac), seed, model, float(wd), float(lr),
-                        int(steps), self.stages)  # fmt: skip
+                        int(steps), self.stages, self.top)  # fmt: skip
             cells.setdefault(cell.key, cell)
 
     @property
