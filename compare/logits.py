@@ -189,7 +189,7 @@ def key_frequencies(fit: LogitFit, threshold: float = KEY_SHARE) -> list[int]:
     return [int(k) for k in ks]
 
 
-def embedding_key_frequencies(share: np.ndarray, exclude: list[int], sizes=None) -> list[int]:
+def embedding_key_frequencies(share: np.ndarray, exclude: list[int], sizes) -> list[int]:
     """Irreps the embedding concentrates on (≥ :data:`EMBED_KEY_FACTOR` × their uniform share,
     size_ρ / (m − 1) of the non-constant functions) that the logit rule missed, largest first.
 
@@ -201,10 +201,7 @@ def embedding_key_frequencies(share: np.ndarray, exclude: list[int], sizes=None)
     A random embedding spreads evenly, so no irrep comes near 4× its uniform share.
     """
     share = np.asarray(share)
-    if sizes is None:  # Z_m: two functions per frequency (what the share list implies)
-        sizes = np.full(len(share), 2.0)
-        sizes[0] = 1.0
-    sizes = np.asarray(sizes, dtype=np.float64)
+    sizes = np.asarray(sizes, dtype=np.float64)  # functions per irrep: ``Harmonics.sizes``
     uniform = sizes / max(sizes[1:].sum(), 1.0)
     ks = [k for k in np.argsort(-share) if k > 0 and share[k] >= EMBED_KEY_FACTOR * uniform[k]]
     return [int(k) for k in ks if int(k) not in exclude]

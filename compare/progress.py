@@ -122,7 +122,7 @@ def measure(
     restricted, excluded = restricted_excluded(logits, task, split, fit, key)
     share = embedding_share(embedding, final_fit.form.basis)
     own_key = key_frequencies(fit)  # the circuit this checkpoint has on its own
-    own_key += embedding_key_frequencies(share, exclude=own_key)
+    own_key += embedding_key_frequencies(share, exclude=own_key, sizes=fit.harmonics.sizes)
     own = circuit_program(logits, task, split, fit, own_key, alpha(fit, own_key))
     # a circuit that does not describe this checkpoint's network is no code of *its* labels:
     # one positive α already makes argmax_c cos(ω(u − c)) exact, long before the network is

@@ -193,16 +193,23 @@ def test_phases_are_not_read_when_the_key_irreps_keep_almost_everything():
 
 def test_embedding_heavy_frequency_joins_the_key_set():
     """A frequency with little logit variance but a large embedding share is key too."""
+    from compare.harmonics import Cyclic
     from compare.logits import embedding_key_frequencies
 
     share = np.full(49, 1.0 / 48)
     share[0] = 0.0
     share[45] = 5 * share[1]
     share /= share.sum()
-    assert embedding_key_frequencies(share, exclude=[31]) == [45]
-    assert embedding_key_frequencies(share, exclude=[45]) == []
+    sizes = Cyclic(97).sizes  # Z_97: two functions (cos, sin) per frequency
+    assert embedding_key_frequencies(share, exclude=[31], sizes=sizes) == [45]
+    assert embedding_key_frequencies(share, exclude=[45], sizes=sizes) == []
     flat = np.r_[0.0, np.full(48, 1.0 / 48)]
-    assert embedding_key_frequencies(flat, exclude=[]) == []
+    assert embedding_key_frequencies(flat, exclude=[], sizes=sizes) == []
+    # a one-dimensional irrep (S5's sign: 1 of 119 functions) is key at a far smaller share
+    s5 = np.array([1, 1, 16, 16, 25, 25, 36])  # S5's isotypic dimensions, trivial first
+    tiny = np.r_[0.0, 0.05, np.full(5, 0.95 / 5)]
+    assert embedding_key_frequencies(tiny, exclude=[], sizes=s5)[-1] == 1
+    assert 1 not in embedding_key_frequencies(tiny, exclude=[], sizes=np.r_[1, np.full(6, 2)])
 
 
 def test_agreeing_on_most_inputs_is_not_implementing_when_the_held_out_pairs_disagree():
