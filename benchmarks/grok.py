@@ -122,7 +122,7 @@ def main() -> None:
     checks = [
         (f"{len(grokked)} of {len(ours)} seeds grok", len(grokked) == len(ours)),
         ("test accuracy at memorization ≤ 10%: worst "
-         f"{fmt(max((r['mem_test'] or 1.0) for r in ours), '{:.1%}')}",
+         f"{fmt(max((1.0 if r['mem_test'] is None else r['mem_test']) for r in ours), '{:.1%}')}",
          all(r["mem_test"] is not None and r["mem_test"] <= 0.10 for r in ours)),
         ("grok step ≥ 3 × memorization step: least "
          f"{fmt(min(r['grok_step'] / r['mem_step'] for r in grokked) if grokked else None, '{:.1f}×')}",

@@ -116,6 +116,7 @@ def test_result_round_trips_through_json(modadd_result):
 def test_lookup_is_memorization_with_no_phases_and_no_circuit_bits(lookup_run):
     result = compare_run(lookup_run, top_k=3)
     assert not result.match.implements and result.match.grade == "memorization"
+    assert not any(result.match.evidence.values())  # no measure separates a table's program
     assert result.match.verdict.startswith(MEMORIZATION)
     assert result.match.program == "table"  # what it does implement: the memorized pairs
     assert not result.circuit.found and result.circuit.bits is None

@@ -92,6 +92,8 @@ def test_terminal_report_on_lookup_says_memorization(tmp_path):
                   "5 · the match", "6 · description-length ladder", "7 · phases"):  # fmt: skip
         assert title in out, title
     assert "memorization" in out
+    assert "Not grokked" not in result.stderr  # memorizing is the right answer: no advice
+    assert "evidence of how" not in out  # nothing is named as evidence for a table
     assert not any(tmp_path.joinpath("lookup").glob("*.png"))
     report = json.loads((tmp_path / "lookup" / "report.json").read_text())
     assert report["synth"]["programs"][0]["kind"] == "table"  # MDL: no program beats the table

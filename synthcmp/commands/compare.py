@@ -34,8 +34,8 @@ def compare(run_dir: str, top: int, programs: tuple[str, ...], as_json: bool) ->
 
     \b
     Examples:
-      synthcmp compare runs/modadd-p97-s0
-      synthcmp compare runs/modadd-p97-s0 --program 'x + y + 1' --program '2*x + 2*y'
+      synthcmp train modadd --p 97 --out runs/a && synthcmp compare runs/a
+      synthcmp compare runs/a --program 'x - y'     hold another program against it
     """
     if top < 1:
         raise UserError(f"--top must be at least 1, got {top}")

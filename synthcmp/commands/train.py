@@ -70,7 +70,7 @@ def resume_command(task: Task, run_dir: Path, command: str = "train", options=()
 def advice(task: Task, summary: dict, run_dir: Path, command: str) -> list[str]:
     """What to try when a run did not generalize, as commands that exist; none when it
     grokked, or for a random table (where memorization is the right answer)."""
-    if summary.get("grok_step") is not None or task.family == "table":
+    if summary.get("grok_step") is not None or task.name == "lookup":
         return []
     steps = int(summary.get("steps") or 0)
     config = summary.get("config") or {}
