@@ -20,16 +20,10 @@ from pathlib import Path
 from matplotlib.colors import LogNorm
 from matplotlib.ticker import FuncFormatter
 
-from synthcmp.plots import DPI, _suptitle, _wrap, plt  # Agg is chosen there
+from synthcmp.plots import _save, _suptitle, _wrap, plt  # Agg is chosen there
 
 NETWORK, SYNTH = "#1f77b4", "#2ca02c"
 MEMORIZED_GREY, NOT_FIT_GREY, MIXED_COLOUR = "#d9d9d9", "#8c8c8c", "#f2d7ee"
-
-
-def _save(fig, path: Path) -> Path:
-    fig.savefig(path, dpi=DPI, bbox_inches="tight", pad_inches=0.12)
-    plt.close(fig)
-    return path
 
 
 def plot_power(

@@ -25,7 +25,7 @@ from cli_helpers import assert_one_error_line, invoke, snapshot
 
 from synthcmp.sweep.cell import error_row
 from synthcmp.sweep.db import COLUMNS, DB_FILE, Database
-from synthcmp.sweep.driver import MARKER, run_sweep
+from synthcmp.sweep.driver import MARKER, WORKER_LOG, run_sweep
 from synthcmp.sweep.executors import LocalPool
 from synthcmp.sweep.report import GROKKED, MEMORIZED, MIXED, NOT_FIT, build_report
 from synthcmp.sweep.spec import Cell, load_spec, parse_spec
@@ -152,6 +152,8 @@ def test_a_failing_cell_is_retried_once_then_recorded_with_its_error(tmp_path):
     assert rows[0.7]["status"] == "error" and "cell failed on attempt 2" in rows[0.7]["error"]
     assert rows[0.9]["status"] == "error" and "worker process died" in rows[0.9]["error"]
     assert events[0] == "start" and events.count("retry") == 4
+    log = (tmp_path / "s" / WORKER_LOG).read_text()  # the tracebacks the rows leave out
+    assert "Traceback" in log and "cell failed on attempt 2" in log
 
 
 def test_a_rerun_runs_only_the_missing_cells(tmp_path):

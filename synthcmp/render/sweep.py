@@ -346,8 +346,9 @@ def failures_table(cells: list[dict]) -> Group:
     t.add_column("error", overflow="fold", style="red")
     for c in cells:
         t.add_row(c["cell"], str(c["attempts"]), c.get("error") or DASH)
-    legend = _legend("cells that failed on every try (tries) and the last error; "
-                     "'synthcmp sweep run SPEC --out DIR --retry-failed' runs them again")  # fmt: skip
+    legend = _legend("cells that failed on every try (tries) and the last error (tracebacks "
+                     "in DIR/workers.log); 'synthcmp sweep run SPEC --out DIR --retry-failed' "
+                     "runs them again")  # fmt: skip
     return Group(t, legend)
 
 

@@ -213,6 +213,9 @@ def _drive(folder, todo, executor, db, progress, notify, t0, spec, device) -> No
             job = outcome.job
             cell = by_key[job["key"]]
             progress.label, progress.message = cell.label(vary), outcome.error or ""
+            if outcome.detail:  # the traceback, which the database's one line leaves out
+                with open(folder / WORKER_LOG, "a") as log:
+                    log.write(f"--- {cell.key} (try {job['attempt']}):\n{outcome.detail}\n")
             if outcome.row is not None:
                 db.put(outcome.row)
                 progress.done += 1

@@ -185,6 +185,7 @@ class LocalPool:
                 code = slot.process.exitcode
                 how = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
                 outcomes.append(Outcome(slot.job, error=f"the worker process died ({how})"))
+                slot.conn.close()
                 self._pool[self._pool.index(slot)] = self._start()
         return outcomes
 
