@@ -109,7 +109,7 @@ def _similarity(result: AlignResult, m1: str, m2: str) -> str:
     return "CKA of " + ", ".join(parts) if parts else ""
 
 
-def _node_shares(result: AlignResult, runs: list[RunReport]) -> tuple[list[float], float]:
+def _node_shares(runs: list[RunReport]) -> tuple[list[float], float]:
     """The logits' node shares of the runs that implement a program, and their baseline."""
     mine = [r for r in runs if r.implements]
     shares = [r.node_share.get(LOGITS, float("nan")) for r in mine]
@@ -120,7 +120,7 @@ def _node_shares(result: AlignResult, runs: list[RunReport]) -> tuple[list[float
 
 
 def _node(result: AlignResult, runs: list[RunReport]) -> str:
-    shares, base = _node_shares(result, runs)
+    shares, base = _node_shares(runs)
     if not result.node or not shares:
         return ""
     return (f"share of logit variance that is a function of {result.node} (runs that implement "
@@ -131,7 +131,7 @@ def _features_and_node(result: AlignResult) -> str:
     """Raw features against the node: "same algorithm, different features" only when the
     numbers say both halves."""
     a = result.layer(LOGITS, "cka")
-    shares, _ = _node_shares(result, result.runs)
+    shares, _ = _node_shares(result.runs)
     if a is None or not shares or not np.isfinite(a.mean):
         return ""
     above = a.mean - a.baseline_mean

@@ -31,7 +31,7 @@ from pathlib import Path
 from _common import parse_quick
 
 from compare.universality import LOGITS, align_runs
-from compare.universality_verdict import span
+from compare.universality_verdict import ALIGNED, NODE_HELD, span
 from neural import default_config
 from neural.seeds import train_seeds
 from taskcore.registry import get_task
@@ -103,10 +103,12 @@ def teach(result) -> None:
                   f"(inputs shuffled: {a.baseline_mean:.2f}).")  # fmt: skip
     logits = result.layer(LOGITS, "cka")
     shares = [r.node_share.get(LOGITS, float("nan")) for r in implementing]
-    if logits is not None and shares and min(shares) >= 0.8 and logits.mean < 0.5:
+    # the verdict's own thresholds (compare/universality_verdict.py), so the two agree
+    above = logits.mean - logits.baseline_mean if logits is not None else float("nan")
+    if shares and min(shares) >= NODE_HELD and above < ALIGNED:
         print("  So: the raw layers align little, while the node share, blind to which circles")
         print("  carry u, is high in every run — the same algorithm on different features.")
-    elif logits is not None and logits.mean >= 0.5:
+    elif above >= ALIGNED:
         print("  So: here even the raw layers align well above their baseline.")
 
     measured = [r for r in runs if r.algorithm]

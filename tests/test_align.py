@@ -3,6 +3,7 @@ mistake as one ``Error:`` line (exit 2, no traceback, nothing made or changed)."
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 import torch
 from cli_helpers import assert_one_error_line, invoke, snapshot
 
-from compare.similarity import Alignment
+from compare.similarity import LOGITS, Alignment
 from compare.universality import AlignResult, RunReport
 from compare.universality_verdict import conclusion, verdict_lines
 from neural import default_config, load_run, train
@@ -125,7 +126,7 @@ def report(index, model, program, freqs, algorithm="clock", grokked=True) -> Run
                      1.0, "x + y" if program else "", algorithm, 0.9, 0.1)  # fmt: skip
 
 
-def result(runs: list[RunReport], sets_shared: bool, chance: float = 0.1) -> AlignResult:
+def result(runs: list[RunReport], chance: float = 0.1, logits_cka: float | None = None) -> AlignResult:
     with_sets = [r.index for r in runs if r.key_frequencies]
     J = np.array([[len(set(runs[i].key_frequencies) & set(runs[j].key_frequencies))
                    / len(set(runs[i].key_frequencies) | set(runs[j].key_frequencies))
@@ -133,20 +134,44 @@ def result(runs: list[RunReport], sets_shared: bool, chance: float = 0.1) -> Ali
     freq = Alignment.of("key frequencies", "jaccard", with_sets, J, J * 0 + chance,
                         [runs[i].model for i in with_sets])  # fmt: skip
     models = list(dict.fromkeys(r.model for r in runs))
-    return AlignResult("modadd", 59, models, runs, [], freq, "x + y", "", [], 29)
+    alignment = []
+    if logits_cka is not None:  # every pair of runs at this CKA, the shuffled baseline at 0
+        idx = [r.index for r in runs]
+        cka = np.full((len(idx), len(idx)), logits_cka)
+        np.fill_diagonal(cka, 1.0)
+        alignment.append(Alignment.of(LOGITS, "cka", idx, cka, cka * 0,
+                                      [r.model for r in runs]))  # fmt: skip
+    return AlignResult("modadd", 59, models, runs, alignment, freq, "x + y", "", [], 29)
+
+
+def with_node_share(r: RunReport, share: float) -> RunReport:
+    return dataclasses.replace(r, node_share={LOGITS: share}, node_share_baseline={LOGITS: 0.02})
+
+
+def test_same_algorithm_on_different_features_is_said_only_when_both_halves_hold():
+    own = [report(i, "mlp", "x + y", [3 + 5 * i, 4 + 5 * i]) for i in range(3)]
+    held = [with_node_share(r, 0.95) for r in own]
+    said = conclusion(result(held, logits_cka=0.1))
+    assert "the same algorithm on different features" in said
+    # the logits' variance is not a function of u in one run: the node does not hold
+    weak = held[:2] + [with_node_share(own[2], 0.4)]
+    assert "same algorithm" not in conclusion(result(weak, logits_cka=0.1))
+    # the raw logits align well above their baseline: the features do not differ
+    aligned = conclusion(result(held, logits_cka=0.9))
+    assert "same algorithm" not in aligned and "the logits align (CKA 0.90" in aligned
 
 
 def test_the_conclusion_follows_the_numbers():
     same = [report(i, "mlp", "x + y", [3, 7]) for i in range(3)]
-    assert "largely share" in conclusion(result(same, True))
+    assert "largely share" in conclusion(result(same))
     own = [report(i, "mlp", "x + y", [3 + 5 * i, 4 + 5 * i]) for i in range(3)]
-    assert "each seed picks its own" in conclusion(result(own, False))
+    assert "each seed picks its own" in conclusion(result(own))
     split = own[:2] + [report(2, "mlp", "x - y", [9])]
-    assert conclusion(result(split, False)).startswith("Runs disagree: 2/3 implement x + y")
+    assert conclusion(result(split)).startswith("Runs disagree: 2/3 implement x + y")
     memorized = [report(i, "mlp", "", [], algorithm="", grokked=False) for i in range(3)]
     memorized[0] = report(0, "mlp", "x + y", [2])
-    assert conclusion(result(memorized, False)).startswith("No universality to test: 1 of 3")
-    lines = verdict_lines(result(own, False))
+    assert conclusion(result(memorized)).startswith("No universality to test: 1 of 3")
+    lines = verdict_lines(result(own))
     assert lines[1].startswith("mlp: 3/3 grokked; 3/3 implement x + y")
 
 
@@ -154,9 +179,9 @@ def test_sets_that_overlap_only_as_much_as_random_ones_are_not_called_shared():
     """S4 has four non-trivial irreps: random sets of three overlap by ~0.6, so a Jaccard of
     0.6 is no evidence that the seeds agree."""
     same = [report(i, "mlp", "x * y", [1, 2, 3]) for i in range(3)]
-    said = conclusion(result(same, True, chance=0.95))
+    said = conclusion(result(same, chance=0.95))
     assert "largely share" not in said and "no more than random sets" in said
-    assert "no more than random sets" in verdict_lines(result(same, True, chance=0.95))[1]
+    assert "no more than random sets" in verdict_lines(result(same, chance=0.95))[1]
 
 
 # ---------------------------------------------------------------------------------------
