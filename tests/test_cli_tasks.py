@@ -7,14 +7,9 @@ import subprocess
 import sys
 
 import pytest
-from click.testing import CliRunner
+from cli_helpers import invoke
 
-from synthcmp.cli import main
 from taskcore.registry import BUILTIN
-
-
-def invoke(*args):
-    return CliRunner().invoke(main, list(args))
 
 
 def test_tasks_lists_every_builtin():

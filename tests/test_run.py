@@ -7,19 +7,14 @@ import json
 import shlex
 
 import pytest
-from click.testing import CliRunner
+from cli_helpers import invoke
 
-from synthcmp.cli import main
 from synthcmp.pipeline import PLOTS
 
 # p = 23 has only 529 pairs: with 80% of them for training the defaults grok in a few hundred
 # steps, which keeps this test to seconds.
 QUICK = ["--p", "23", "--frac", "0.8", "--steps", "1500", "--top", "3"]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-def invoke(*args):
-    return CliRunner().invoke(main, list(args))
 
 
 @pytest.fixture(scope="module")

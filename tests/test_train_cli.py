@@ -5,15 +5,9 @@ from __future__ import annotations
 
 import json
 
-from click.testing import CliRunner
-
-from synthcmp.cli import main
+from cli_helpers import invoke
 
 FAST = ["--p", "11", "--steps", "30", "--frac", "0.5"]
-
-
-def invoke(*args):
-    return CliRunner().invoke(main, list(args))
 
 
 def test_json_summary_alone_on_stdout(tmp_path):
