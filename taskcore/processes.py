@@ -1,5 +1,5 @@
-"""Worker processes with one BLAS/OpenMP thread each (no torch here, so a driver that only
-hands work out — a sweep on Ray, say — starts without loading it).
+"""Worker processes with one BLAS/OpenMP thread each (plain standard library: the pool that
+starts the workers need not load torch itself).
 
 On a busy 2-core machine a thread pool in every process is several times slower than one
 thread each, and a BLAS reads its thread count once, when the process starts: so the

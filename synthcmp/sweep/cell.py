@@ -107,9 +107,7 @@ def row_from_report(cell: Cell, report: dict, sweep_dir: Path, run_dir: Path) ->
 
     task = report.get("task") or {}
     row: dict = {
-        "cell": cell.key, "task": cell.task, "p": cell.p, "n": task.get("n"), "frac": cell.frac,
-        "seed": cell.seed, "model": cell.model, "weight_decay": cell.weight_decay, "lr": cell.lr,
-        "steps": cell.steps, "stages": "+".join(cell.stages), "status": "ok", "error": None,
+        **config_columns(cell), "n": task.get("n"), "status": "ok", "error": None,
         "n_train": task.get("n_train"), "n_test": task.get("n_test"),
     }  # fmt: skip
     train = report.get("train")
@@ -158,9 +156,15 @@ def row_from_report(cell: Cell, report: dict, sweep_dir: Path, run_dir: Path) ->
 def error_row(cell: Cell, error: str, attempts: int) -> dict:
     """The row of a cell that failed on every attempt: its configuration and the error."""
     return {
+        **config_columns(cell), "status": "error", "error": error, "attempts": attempts,
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }  # fmt: skip
+
+
+def config_columns(cell: Cell) -> dict:
+    """The columns that say which cell a row is: the same for a finished and a failed one."""
+    return {
         "cell": cell.key, "task": cell.task, "p": cell.p, "frac": cell.frac, "seed": cell.seed,
         "model": cell.model, "weight_decay": cell.weight_decay, "lr": cell.lr,
-        "steps": cell.steps, "stages": "+".join(cell.stages), "status": "error",
-        "error": error, "attempts": attempts,
-        "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "steps": cell.steps, "stages": "+".join(cell.stages),
     }  # fmt: skip
