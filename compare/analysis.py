@@ -222,19 +222,17 @@ def analyse_model(
     report("extract", 0, 1)
     seen = probe(model, task.n)
     analysis, why = which_analysis(task)
-    circuit, fit, intervener = None, None, None
-    if analysis in (FOURIER, IRREPS):
-        fit = choose_form(seen.logits, candidate_bases(task))
-        circuit = extract_circuit(
-            seen.logits, task, split, seen.embedding, seen.neurons, NEURON_LAYER, fit=fit
-        )
-        readouts = {name: M.detach().double().cpu().numpy()
-                    for name, M in model.linear_readouts().items() if name in seen.layers}  # fmt: skip
-        intervener = Intervener(
-            {name: (seen.layers[name], M) for name, M in readouts.items()}, seen.logits,
-            task.domain, task.algebra, fit.form.basis,
-            circuit.key_frequencies if circuit.found else [], seed=split.seed,
-        )  # fmt: skip
+    fit = choose_form(seen.logits, candidate_bases(task))
+    circuit = extract_circuit(
+        seen.logits, task, split, seen.embedding, seen.neurons, NEURON_LAYER, fit=fit
+    )
+    readouts = {name: M.detach().double().cpu().numpy()
+                for name, M in model.linear_readouts().items() if name in seen.layers}  # fmt: skip
+    intervener = Intervener(
+        {name: (seen.layers[name], M) for name, M in readouts.items()}, seen.logits,
+        task.domain, task.algebra, fit.form.basis,
+        circuit.key_frequencies if circuit.found else [], seed=split.seed,
+    )  # fmt: skip
     report("extract", 1, 1)
 
     matcher = _Matcher(task, split, seen, intervener)

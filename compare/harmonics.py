@@ -28,7 +28,7 @@ from functools import cached_property
 
 import numpy as np
 
-from compare.fourier import fold, fourier_basis, omega, spectrum
+from compare.fourier import fold, omega, spectrum
 from taskcore.groups import Group
 
 
@@ -63,11 +63,6 @@ class Harmonics:
 
     def features(self, positions: np.ndarray, keep: list[int]) -> np.ndarray:
         raise NotImplementedError
-
-    @cached_property
-    def characters(self) -> np.ndarray:
-        """(count, m): every irrep's real character on every position."""
-        return np.stack([self.character(r) for r in range(self.count)])
 
 
 class Cyclic(Harmonics):
@@ -158,14 +153,3 @@ class Irreducible(Harmonics):
     def features(self, positions: np.ndarray, keep: list[int]) -> np.ndarray:
         cols = np.concatenate([self.bases[r] for r in keep], axis=1) if keep else np.zeros((self.m, 0))
         return cols[np.asarray(positions)] * np.sqrt(self.m)
-
-
-def orthonormal_basis(harmonics: Harmonics) -> tuple[np.ndarray, np.ndarray]:
-    """(B, irrep): all basis functions as rows of an orthonormal (m, m) matrix and the irrep
-    each row belongs to (for tests and small m)."""
-    if isinstance(harmonics, Cyclic):
-        B, freq, _ = fourier_basis(harmonics.m)
-        return B, freq
-    rows = np.concatenate([b.T for b in harmonics.bases])
-    owner = np.concatenate([[r] * b.shape[1] for r, b in enumerate(harmonics.bases)])
-    return rows, owner
