@@ -42,15 +42,13 @@ from torch import Tensor
 
 from neural import store
 from neural.config import TrainConfig
+from neural.schedule import checkpoint_steps, finished, lr_and_decay
 from neural.train import (
     Run,
     StepInfo,
     TrainingInterrupted,
     check_device,
-    checkpoint_steps,
     cpu_settings,
-    finished,
-    lr_and_decay,
     sigint_flag,
 )
 from taskcore import events
