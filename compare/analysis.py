@@ -310,7 +310,7 @@ def load_or_synthesize(run, on_progress=None):
 
 
 def compare_run(
-    run_dir: str | Path,
+    run_dir,
     top_k: int = 5,
     synth_result=None,
     on_progress: Callable[[CompareProgress], None] | None = None,
@@ -325,14 +325,15 @@ def compare_run(
     ``synth.json``). The literal table is always matched too, as the memorization baseline.
     ``progress=False`` skips the per-checkpoint measures (and so the phases after
     memorization and the description-length curve).
-    Raises :class:`neural.store.RunError` (a :class:`~taskcore.errors.TaskError`) when
-    ``run_dir`` is not a usable run folder.
+    ``run_dir`` is a run folder's path, or the folder already loaded
+    (:class:`neural.store.LoadedRun`). Raises :class:`neural.store.RunError` (a
+    :class:`~taskcore.errors.TaskError`) when it is not a usable run folder.
     """
     from compare.network import torch_threads
-    from neural.store import load_run
+    from neural.store import LoadedRun, load_run
 
     seconds: dict[str, float] = {}
-    run = load_run(run_dir)
+    run = run_dir if isinstance(run_dir, LoadedRun) else load_run(run_dir)
     task, split = run.task, run.split
     t0 = time.perf_counter()
     synth_result = synth_result or load_or_synthesize(run, on_progress)

@@ -141,7 +141,7 @@ def analyse_run(index: int, run_dir: str | Path, top_k: int, rows: np.ndarray, s
     from neural.store import load_run
 
     run = load_run(run_dir)
-    result = compare_run(run_dir, top_k=top_k, progress=False)
+    result = compare_run(run, top_k=top_k, progress=False)  # the folder read once
     task, probe = run.task, result.probe
     n = task.n
     summary = run.summary or {}
