@@ -25,6 +25,7 @@ and whoever uses it must treat x = 0 (and y = 0, and the class 0) explicitly.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -167,13 +168,11 @@ class Basis:
         pos[self.residue] = np.arange(self.m)
         return pos
 
-    @cached_property
+    @property
     def harmonics(self):
-        """The harmonic analysis of the group of positions: Fourier over Z_m, or irreps."""
-        from compare.harmonics import Cyclic, Irreducible
-        from taskcore.groups import group_by_name
-
-        return Irreducible(group_by_name(self.group)) if self.kind == "irreps" else Cyclic(self.m)
+        """The harmonic analysis of the group of positions: Fourier over Z_m, or irreps
+        (one per group for the process: S6's isotypic bases take seconds to compute)."""
+        return _harmonics(self.kind, self.m, self.group)
 
     def reindex(self, a: np.ndarray, axes: tuple[int, ...] = (0,)) -> np.ndarray:
         """``a`` read at ``residue[i]`` along each of ``axes``: from symbol order to positions."""
@@ -194,3 +193,11 @@ def dlog_basis(p: int) -> Basis:
 def irreps_basis(group: str, n: int) -> Basis:
     """The elements of ``group`` (a name such as "S5") in their own order."""
     return Basis("irreps", n, group=group)
+
+
+@functools.cache
+def _harmonics(kind: str, m: int, group: str | None):
+    from compare.harmonics import Cyclic, Irreducible
+    from taskcore.groups import group_by_name
+
+    return Irreducible(group_by_name(group)) if kind == "irreps" else Cyclic(m)

@@ -55,6 +55,13 @@ def synth(
     Programs are enumerated in order of description length (bits under a probabilistic
     grammar) and ranked by L(P) + L(data | P): the program's bits plus the bits of its
     exceptions. The literal table is always a candidate.
+
+    \b
+    Examples:
+      synthcmp synth modcond --p 97     the conditional: a 29-bit program
+      synthcmp synth lookup --p 23      random labels: the table wins
+      synthcmp synth --expr 'x * y * x' --group S4
+      synthcmp synth modadd --grammar   the prior, production by production
     """
     from synth import SynthConfig, default_grammar, synthesize
     from synthcmp.render.synth import grammar_table, results_table, search_progress
