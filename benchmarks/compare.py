@@ -1,37 +1,25 @@
-"""Time circuit extraction, matching and the progress measures on one trained run.
+"""Time reading a network's circuit through the nodes its programs propose, and the progress
+measures over its checkpoints.
 
-Targets (issue 6), on 2 CPU cores at p = 97:
-* extraction + matching of one run (top 5 programs + the table) ≤ 5 s;
-* progress measures over all checkpoints ≤ 30 s.
+Targets (issue 18), on 2 CPU cores at p = 97:
+
+* reading the circuit — every candidate node from the top programs and the fixed forms,
+  fitted and priced, the best kept, the embedding read, the baselines — ≤ 2 s;
+* the progress measures over ~80 checkpoints ≤ 10 s.
 
 Usage::
 
-    python benchmarks/compare.py RUN_DIR [RUN_DIR ...]    # existing run folders
-    python benchmarks/compare.py --train modadd --p 97    # train one with the defaults first
-    python benchmarks/compare.py --train modmul lookup --out /tmp/bench-runs
+    python benchmarks/compare.py RUN_DIR [RUN_DIR ...]        # existing run folders
+    python benchmarks/compare.py --train modadd modsq --p 97   # train with the defaults first
 
 The synthesizer's result is loaded from (or saved to) each run's synth.json and is not
-part of the timing. Prints one block per run: the circuit's numbers, the verdict, the
-phases and the seconds of each part.
-
-Measured (2 shared CPU cores, load average ≈ 3 from other jobs; transformer with the
-neural defaults at p = 97, 1 torch thread; top 5 programs + the table):
-
-    run                         ckpts  extract+match  progress   verdict
-    modadd  (grok step 160)       51       1.2 s        4.2 s    implements x + y
-    modmul  (grok step 200)       53       0.8 s        4.3 s    implements x * y (dlog basis)
-    lookup  (4000 steps)          76       0.9 s        5.0 s    memorization — no compact circuit
-    modadd, train frac 0.25       57       1.0 s        2.9 s    implements x + y
-    modadd, mlp                   57       1.3 s        3.8 s    implements x + y
-
-With 2 torch threads on the same busy machine the progress measures took 15.4 s instead
-of 3.9 s (thread-pool overhead on tiny batches), hence one thread.
+timed. Prints one row per run: the node read, whether a circuit was found, and the seconds
+of each part; then whether the targets were met.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -42,106 +30,79 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
 from compare import analyse_model, load_or_synthesize  # noqa: E402
-from compare.progress import detect_phases, progress_measures  # noqa: E402
+from compare.extract import extract_circuit  # noqa: E402
+from compare.network import NEURON_LAYER, probe  # noqa: E402
+from compare.nodes import logit_nodes  # noqa: E402
+from compare.progress import progress_measures  # noqa: E402
 from neural import default_config, load_run, train  # noqa: E402
 from taskcore.registry import get_task  # noqa: E402
+
+READ_TARGET, PROGRESS_TARGET = 2.0, 10.0
 
 
 def bench(run_dir: Path, top: int) -> dict:
     run = load_run(run_dir)
-    t0 = time.perf_counter()
+    task, split = run.task, run.split
     synth_result = load_or_synthesize(run)
-    t_synth = time.perf_counter() - t0
     programs = list(synth_result.programs[:top])
     programs += [p for p in synth_result.programs[top:] if p.kind == "table"][:1]
+    texts = [p.expr for p in programs if p.kind != "table"]
     model = run.load_model()
+    seen = probe(model, task.n)
     t0 = time.perf_counter()
-    circuit, rows, match, fit = analyse_model(model, run.task, run.split, programs)
+    circuit = extract_circuit(seen.logits, task, split, seen.embedding, seen.neurons,
+                              NEURON_LAYER, programs=texts)  # fmt: skip
+    t_read = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    found = analyse_model(model, task, split, programs)
     t_match = time.perf_counter() - t0
     t0 = time.perf_counter()
-    points = progress_measures(run, circuit, fit)
+    points = progress_measures(run, found.circuit, found.fit)
     t_progress = time.perf_counter() - t0
-    phases = detect_phases(points, run.metrics)
     return {
-        "run": str(run_dir),
-        "task": run.task.name,
-        "n": run.task.n,
-        "model": run.config.model.kind,
-        "grok_step": run.summary.get("grok_step"),
-        "final_test_acc": (run.summary.get("final") or {}).get("test_acc"),
-        "circuit": {
-            k: circuit.to_json()[k]
-            for k in (
-                "basis",
-                "form",
-                "key_frequencies",
-                "key_embedding_share",
-                "frequencies_for_90",
-                "fve",
-                "full_loss",
-                "restricted_loss",
-                "excluded_loss",
-                "chance_loss",
-                "faithfulness",
-                "bits",
-                "neuron_key_fraction",
-            )  # fmt: skip
-        },
-        "match": match.to_json(),
-        "programs": [
-            {
-                k: r.to_json()[k]
-                for k in ("expr", "bits", "behaviour", "spectrum", "support", "intermediates")
-            }
-            for r in rows
-        ],
-        "phases": phases.to_json(),
-        "checkpoints": len(points),
-        "seconds": {
-            "synth (not timed target)": round(t_synth, 2),
-            "extract+match": round(t_match, 2),
-            "progress": round(t_progress, 2),
-        },
-    }
+        "run": f"{task.name} p={task.n}", "nodes": len(logit_nodes(task, texts)),
+        "node": circuit.node, "basis": circuit.basis, "found": circuit.found,
+        "verdict": found.match.verdict[:40], "checkpoints": len(points),
+        "read": t_read, "extract+match": t_match, "progress": t_progress,
+    }  # fmt: skip
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     ap.add_argument("runs", nargs="*", type=Path, help="run folders to measure")
-    ap.add_argument(
-        "--train", nargs="*", default=[], metavar="TASK", help="train these tasks first"
-    )
+    ap.add_argument("--train", nargs="*", default=[], metavar="TASK", help="train these first")
     ap.add_argument("--p", type=int, default=97)
-    ap.add_argument("--model", default="transformer", choices=["transformer", "mlp"])
-    ap.add_argument("--steps", type=int, default=None)
     ap.add_argument("--out", type=Path, default=None, help="where to put trained runs")
     ap.add_argument("--top", type=int, default=5)
-    ap.add_argument("--threads", type=int, default=1, help="torch threads (compare_run uses 1)")
     args = ap.parse_args()
-    torch.set_num_threads(args.threads)
+    torch.set_num_threads(1)  # as compare_run does
 
     runs = list(args.runs)
     out = args.out or Path(tempfile.mkdtemp(prefix="bench-compare-"))
     for name in args.train:
-        config = default_config(args.model)
-        if args.steps:
-            config = config.replace(steps=args.steps)
-        t0 = time.perf_counter()
-        result = train(
-            get_task(name, p=args.p), config, run_dir=out / f"{name}-{args.p}", force=True
-        )
-        print(
-            f"trained {name} p={args.p}: {result.steps} steps, {time.perf_counter() - t0:.1f}s, "
-            f"grok step {result.grok_step}, test acc {result.final['test_acc']:.3f}",
-            file=sys.stderr,
-        )
+        result = train(get_task(name, p=args.p), default_config("transformer"),
+                       run_dir=out / f"{name}-{args.p}", force=True)  # fmt: skip
+        print(f"trained {name} p={args.p}: {result.steps} steps, grok step {result.grok_step}",
+              file=sys.stderr)  # fmt: skip
         runs.append(out / f"{name}-{args.p}")
     if not runs:
         ap.error("give run folders or --train TASK")
-    for run_dir in runs:
-        print(json.dumps(bench(run_dir, args.top), indent=2))
+    rows = [bench(run_dir, args.top) for run_dir in runs]
+    print(f"{'run':<14} {'nodes':>5} {'node read':<22} {'found':<5} {'ckpts':>5} "
+          f"{'read s':>7} {'extract+match s':>15} {'progress s':>10}  verdict")  # fmt: skip
+    for r in rows:
+        print(f"{r['run']:<14} {r['nodes']:>5} {r['node'] + ' (' + r['basis'] + ')':<22} "
+              f"{'yes' if r['found'] else 'no':<5} {r['checkpoints']:>5} {r['read']:>7.2f} "
+              f"{r['extract+match']:>15.2f} {r['progress']:>10.2f}  {r['verdict']}")  # fmt: skip
+    at97 = [r for r in rows if r["run"].endswith("p=97")]
+    if at97:
+        worst_read = max(r["read"] for r in at97)
+        per80 = max(r["progress"] * 80 / max(r["checkpoints"], 1) for r in at97)
+        print(f"\np = 97: reading the circuit ≤ {READ_TARGET:g} s: {worst_read:.2f} s "
+              f"({'met' if worst_read <= READ_TARGET else 'missed'}); progress over 80 "
+              f"checkpoints ≤ {PROGRESS_TARGET:g} s: {per80:.2f} s "
+              f"({'met' if per80 <= PROGRESS_TARGET else 'missed'})")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ permutations would mean nothing).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,9 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
-from compare.circuit import Circuit, extract_circuit
+from compare.branches import NodeTest, read_branches, read_user_node
+from compare.circuit import Circuit
+from compare.extract import choose_node, extract_circuit
 from compare.intervene import Intervener
-from compare.logits import LogitFit, candidate_bases, choose_form
+from compare.logits import LogitFit
 from compare.match import (
     LogitView,
     Match,
@@ -34,6 +37,7 @@ from compare.match import (
     verdict,
 )
 from compare.network import Probe
+from compare.nodes import logit_nodes, near_misses
 from compare.progress import Phases, ProgressPoint, detect_phases, dl_curve, progress_measures
 from taskcore.errors import TaskError
 from taskcore.files import atomic_write_json, read_json_capped
@@ -83,6 +87,7 @@ class CompareResult(JsonMixin):
     progress: list[ProgressPoint] = field(default_factory=list)
     dl_curve: list[dict] = field(default_factory=list)
     noise: NoiseFit | None = None
+    node_test: NodeTest | None = None
     seconds: dict[str, float] = field(default_factory=dict)
     # the final network seen on every input, for plots drawn right after (not stored)
     probe: Probe | None = field(default=None, compare=False, repr=False,
@@ -103,6 +108,7 @@ class Analysis:
     fit: LogitFit | None
     probe: Probe
     noise: NoiseFit | None
+    node_test: NodeTest | None = None
 
 
 def which_analysis(task: Task) -> tuple[str, str]:
@@ -136,27 +142,6 @@ def program_tables(expr: str, kind: str, task: Task, split: Split) -> tuple[Expr
 def depends_on_both(v: np.ndarray) -> bool:
     """Whether an (n, n) table v(x, y) varies with x for some y and with y for some x."""
     return bool((v != v[:1, :]).any() and (v != v[:, :1]).any())
-
-
-def near_misses(program: Expr, task: Task) -> list[str]:
-    """The controls of a matched program f, as text: f + 1, 2·f and inv(f) mod n; in a group
-    inv(f), f·f and f with x and y swapped (x·y against y·x)."""
-    from synth import parse_program
-
-    text = program.to_text()
-    if task.algebra.group is None:
-        controls = [f"({text}) + 1", f"2 * ({text})", f"inv({text})"]
-    else:
-        swapped = "".join({"x": "y", "y": "x"}.get(ch, ch) for ch in text)
-        controls = [f"inv({text})", f"({text}) * ({text})", swapped]
-    x, y = task.pairs()
-    mine = task.algebra.values(program, x, y)
-    out = []
-    for control in controls:  # a "near miss" equal to f on the domain is no control
-        parsed = parse_program(control, task)
-        if not np.array_equal(task.algebra.values(parsed, x, y), mine):
-            out.append(parsed.to_text())
-    return out
 
 
 class _Matcher:
@@ -206,12 +191,15 @@ def analyse_model(
     programs: list,
     user_programs: tuple[str, ...] = (),
     on_progress: Callable[[CompareProgress], None] | None = None,
+    node: str | None = None,
 ) -> Analysis:
     """Extract ``model``'s circuit and match it against the candidates.
 
     ``programs`` are ranked programs (anything with ``expr``, ``kind`` and ``bits``: a
     :class:`synth.RankedProgram` or a dict of those keys), best first; ``user_programs`` are
-    expressions to test as well. Near misses of the best-behaving program are added.
+    expressions to test as well. Near misses of the best-behaving program are added. The
+    circuit is read through the nodes the programs propose (:mod:`compare.nodes`), or through
+    ``node`` alone when one is given, with its controls (:func:`compare.branches.read_user_node`).
     """
     from compare.network import NEURON_LAYER, probe
 
@@ -222,15 +210,21 @@ def analyse_model(
     report("extract", 0, 1)
     seen = probe(model, task.n)
     analysis, why = which_analysis(task)
-    fit = choose_form(seen.logits, candidate_bases(task))
-    circuit = extract_circuit(
-        seen.logits, task, split, seen.embedding, seen.neurons, NEURON_LAYER, fit=fit
-    )
+    texts = [get(p, "expr") for p in programs if get(p, "kind") != "table"]
+    texts += list(user_programs)
+    tested = None
+    if node is not None:  # the user's hypothesis: read through that node alone
+        reading, tested = read_user_node(seen.logits, task, split, node)
+    else:
+        reading = choose_node(seen.logits, task, split, logit_nodes(task, texts))
+    circuit = extract_circuit(seen.logits, task, split, seen.embedding, seen.neurons,
+                              NEURON_LAYER, programs=texts, reading=reading)  # fmt: skip
+    fit = reading.fit
     readouts = {name: M.detach().double().cpu().numpy()
                 for name, M in model.linear_readouts().items() if name in seen.layers}  # fmt: skip
     intervener = Intervener(
         {name: (seen.layers[name], M) for name, M in readouts.items()}, seen.logits,
-        task.domain, task.algebra, fit.form.basis,
+        task.domain, task.algebra, fit.node.basis,
         circuit.key_frequencies if circuit.found else [], seed=split.seed,
     )  # fmt: skip
     report("extract", 1, 1)
@@ -259,8 +253,13 @@ def analyse_model(
                                               _bits_of(text, task, split)))  # fmt: skip
     test_acc = behaviour(matcher.prediction, task.table, task.domain & matcher.test)
     match = verdict(rows, test_acc, controls)
+    if not circuit.found and candidates and node is None:  # a conditional: how far each branch goes
+        from synth import parse_program
+
+        branches = read_branches(seen.logits, task, split, parse_program(best.program, task))
+        circuit = dataclasses.replace(circuit, branches=branches)
     return Analysis(analysis, why, circuit, rows + controls, match, fit, seen,
-                    noise_fit(seen, task, split))  # fmt: skip
+                    noise_fit(seen, task, split), tested)  # fmt: skip
 
 
 def get(program, key: str):
@@ -316,6 +315,7 @@ def compare_run(
     on_progress: Callable[[CompareProgress], None] | None = None,
     progress: bool = True,
     user_programs: tuple[str, ...] = (),
+    node: str | None = None,
 ) -> CompareResult:
     """Compare the network of a run folder with the synthesizer's top ``top_k`` programs and
     the ``user_programs`` (expressions) given.
@@ -325,6 +325,8 @@ def compare_run(
     ``synth.json``). The literal table is always matched too, as the memorization baseline.
     ``progress=False`` skips the per-checkpoint measures (and so the phases after
     memorization and the description-length curve).
+    ``node`` reads the network through that node alone, as a hypothesis tested against its
+    controls (``result.node_test``).
     ``run_dir`` is a run folder's path, or the folder already loaded
     (:class:`neural.store.LoadedRun`). Raises :class:`neural.store.RunError` (a
     :class:`~taskcore.errors.TaskError`) when it is not a usable run folder.
@@ -350,7 +352,7 @@ def compare_run(
     with torch_threads(COMPARE_THREADS):
         t0 = time.perf_counter()
         model = run.load_model()
-        found = analyse_model(model, task, split, programs, user_programs, on_progress)
+        found = analyse_model(model, task, split, programs, user_programs, on_progress, node)
         seconds["extract_and_match"] = time.perf_counter() - t0
 
         points: list[ProgressPoint] = []
@@ -362,6 +364,7 @@ def compare_run(
     return CompareResult(
         run_dir=str(run_dir), task=task.name, n=task.n, analysis=found.analysis, why=found.why,
         circuit=found.circuit, match=found.match, candidates=found.candidates, phases=phases,
-        progress=points, dl_curve=dl_curve(points), noise=found.noise, seconds=seconds,
+        progress=points, dl_curve=dl_curve(points), noise=found.noise,
+        node_test=found.node_test, seconds=seconds,
         probe=found.probe,
     )  # fmt: skip

@@ -82,18 +82,18 @@ def classify(distance_irrelevance: float, gradient_symmetricity: float) -> str:
     return NEITHER
 
 
-def distance_irrelevance(logits: np.ndarray, table: np.ndarray, form: str = "x + y") -> float:
+def distance_irrelevance(logits: np.ndarray, table: np.ndarray, node: str = "x + y") -> float:
     """DI = mean_d std_s Q[s, d] / std Q of the correct logits Q(a, b) = logits[a, b, f(a, b)].
 
     ``logits`` (n, n, n) over every input, ``table`` (n, n) the right answers. s is the
-    circuit's u (``form``) and d the other combination of a and b: a − b for u = ±(x + y),
+    circuit's u (``node``) and d the other combination of a and b: a − b for u = ±(x + y),
     a + b for u = ±(x − y).
     """
     logits = np.asarray(logits, dtype=np.float64)
     n = logits.shape[0]
     a, b = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
     Q = np.take_along_axis(logits, table[:, :, None], axis=2)[:, :, 0]  # (n, n): correct logit
-    plus = form in ("x + y", "-x - y")
+    plus = node in ("x + y", "-x - y")
     s, d = ((a + b) % n, (a - b) % n) if plus else ((a - b) % n, (a + b) % n)
     grid = np.zeros((n, n))
     grid[s, d] = Q  # row s, column d: each (s, d) is one input (a, b)
@@ -152,15 +152,15 @@ def gradient_symmetricity(model, n: int, samples: int = SAMPLES, seed: int = 0) 
 
 
 def clock_pizza(model, logits: np.ndarray, table: np.ndarray, basis: str | None,
-                form: str | None, seed: int = 0) -> ClockPizza:  # fmt: skip
+                node: str | None, seed: int = 0) -> ClockPizza:  # fmt: skip
     """Both measures and the algorithm, for a network whose circuit is read over Z_n with
     u = ±x ± y (``basis`` "additive"); otherwise the reason they do not apply."""
     if basis is None:
         return ClockPizza("", why="no circuit: the network implements no addition on circles")
-    if basis != "additive" or form not in FORMS:
-        return ClockPizza("", why=f"the circuit reads u = {form} over {basis}: Clock and Pizza "
+    if basis != "additive" or node not in FORMS:
+        return ClockPizza("", why=f"the circuit reads u = {node} over {basis}: Clock and Pizza "
                                   "are algorithms for ±x ± y over Z_n")  # fmt: skip
     n = table.shape[0]
-    di = distance_irrelevance(logits, table, form)
+    di = distance_irrelevance(logits, table, node)
     gs = gradient_symmetricity(model, n, seed=seed)
     return ClockPizza(classify(di, gs), di, gs)

@@ -52,6 +52,11 @@ class Harmonics:
     def character(self, r: int) -> np.ndarray:
         raise NotImplementedError
 
+    def quadrature(self, r: int) -> np.ndarray | None:
+        """The partner of χ_ρ that shifts its phase, if ρ has one (Z_m: 2sin(ω_k t)); a
+        non-abelian group's irreps have none (a shifted output there is another node)."""
+        return None
+
     def energy(self, a: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
@@ -84,6 +89,13 @@ class Cyclic(Harmonics):
         """χ_k(t) = e^{iω_k t} + e^{−iω_k t} = 2cos(ω_k t) (1 and cos(πt) for k = 0, m/2)."""
         wave = np.cos(omega(r, self.m) * np.arange(self.m))
         return wave * (2.0 if self.sizes[r] == 2 else 1.0)
+
+    def quadrature(self, r: int) -> np.ndarray | None:
+        """χ'_k(t) = 2sin(ω_k t): with χ_k it writes any wave of frequency k, A·cos(ω_k t − φ).
+        None at k = 0 and k = m/2, where the sine vanishes on Z_m."""
+        if self.sizes[r] != 2:
+            return None
+        return 2.0 * np.sin(omega(r, self.m) * np.arange(self.m))
 
     def energy(self, a: np.ndarray) -> np.ndarray:
         return spectrum(a, axis=0)

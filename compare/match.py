@@ -90,7 +90,7 @@ class Match(JsonMixin):
 
     ``grade`` is "implements", "partial", "other" (it generalizes but matches no candidate)
     or "memorization". ``evidence`` says, for each score about *how*, whether it separates
-    the program from all its near misses (``controls``).
+    the program from all its near misses (``controls``); None where it was not measured.
     """
 
     program: str
@@ -99,7 +99,7 @@ class Match(JsonMixin):
     behaviour: float
     behaviour_test: float
     implements: bool
-    evidence: dict[str, bool] = field(default_factory=dict)
+    evidence: dict[str, bool | None] = field(default_factory=dict)
     controls: list[str] = field(default_factory=list)
 
 
@@ -135,16 +135,19 @@ def behaviour(prediction: np.ndarray, f: np.ndarray, mask: np.ndarray) -> float:
     return float((prediction == f)[mask].mean()) if mask.any() else float("nan")
 
 
-def separates(scores: dict[str, float], controls: list[ProgramMatch]) -> dict[str, bool]:
-    """For each score about *how*: does the program beat every near miss by :data:`MARGIN`?"""
-    out = {}
+def separates(scores: dict[str, float], controls: list[ProgramMatch]) -> dict[str, bool | None]:
+    """For each score about *how*: does the program beat every near miss by :data:`MARGIN`?
+    None where the score was not measured for the program (no faithful circuit to locate a
+    node in, say): not measured is neither evidence nor its absence."""
+    out: dict[str, bool | None] = {}
     for name in EVIDENCE:
         mine = scores.get(name, float("nan"))
+        if mine is None or not math.isfinite(mine):
+            out[name] = None
+            continue
         theirs = [c.score(name) for c in controls]
-        out[name] = bool(
-            math.isfinite(mine) and controls
-            and all(not math.isfinite(t) or mine - t >= MARGIN for t in theirs)
-        )  # fmt: skip
+        out[name] = bool(controls) and all(not math.isfinite(t) or mine - t >= MARGIN
+                                           for t in theirs)  # fmt: skip
     return out
 
 

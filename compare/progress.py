@@ -43,30 +43,30 @@ about the program's bits: the memorizing program replaced by a short one.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from compare.circuit import Circuit, circuit_program
+from compare.circuit import FORMED, Circuit, circuit_found
+from compare.embedding import key_share, node_spectrum
 from compare.logits import (
     LogitFit,
-    alpha,
+    Node,
+    candidate_bases,
     cross_entropy,
     embedding_key_frequencies,
-    fit_form,
-    fve,
+    fit_node,
     key_frequencies,
+    key_span,
     restricted_excluded,
 )
-from compare.spectra import embedding_share
+from compare.readout import circuit_program, fit_readout, fve
 from synth.mdl import table_bits
 from taskcore import events
-from taskcore.events import FAITHFUL
 from taskcore.serial import JsonMixin
 from taskcore.table import Split, Task
-
-FORMED = 0.1  # circuit formation ends when the restricted loss is below a tenth of log n
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,7 @@ class ProgressPoint(JsonMixin):
     weight_norm: float
     n_key: int  # key frequencies of this checkpoint's own circuit
     faithfulness: float  # of this checkpoint's own circuit to this checkpoint's network
+    faithfulness_test: float  # the same on the held-out pairs
     circuit_bits: float  # its two-part code of the training labels (NaN: not faithful)
     table_bits: float  # the literal table's
     bits: float  # the shorter of the two: the network's description length here
@@ -102,9 +103,6 @@ class Phases(JsonMixin):
     note: str = ""
 
 
-COMPACT = 0.5  # key irreps spanning more of the functions of u than this restrict nothing
-
-
 def measure(
     step: int,
     logits: np.ndarray,
@@ -117,16 +115,22 @@ def measure(
 ) -> ProgressPoint:
     """The progress measures of one checkpoint, given its logits on all inputs (n, n, n)."""
     n = task.n
-    fit = fit_form(logits, final_fit.form)
-    key = final.key_frequencies
+    fit = fit_node(logits, final_fit.node, task, final_fit.layout)
+    key, h = final.key_frequencies, fit.harmonics
     restricted, excluded = restricted_excluded(logits, task, split, fit, key)
-    share = embedding_share(embedding, final_fit.form.basis)
+    embedding_node = Node(fit.node.basis, final.embedding_node)
+    share = node_spectrum(embedding, embedding_node, task)
     own_key = key_frequencies(fit)  # the circuit this checkpoint has on its own
-    own_key += embedding_key_frequencies(share, exclude=own_key, sizes=fit.harmonics.sizes)
-    own = circuit_program(logits, task, split, fit, own_key, alpha(fit, own_key))
-    # a circuit that does not describe this checkpoint's network is no code of *its* labels:
-    # one positive α already makes argmax_c cos(ω(u − c)) exact, long before the network is
-    circuit = own.bits if own_key and own.faithfulness >= FAITHFUL else float("nan")
+    own_key += embedding_key_frequencies(share, exclude=own_key, sizes=h.sizes)
+    own = circuit_program(logits, task, split, fit, own_key, final.phased,
+                          len(candidate_bases(task)))  # fmt: skip
+    # a circuit that does not describe this checkpoint's network — on the held-out pairs too —
+    # is no code of *its* labels: one positive α already makes argmax_c cos(ω(u − c)) exact
+    found = own.faithful and circuit_found(
+        True, fit.node.basis.kind, key_span(h, own_key),
+        restricted_excluded(logits, task, split, fit, own_key)[0] if own_key != key else restricted,
+        math.log(n))  # fmt: skip
+    circuit = own.bits if found else float("nan")
     table = table_bits(split.n_train, n)
     pred = logits.argmax(axis=2)
     xs, ys, xt, yt = split.x_train, split.y_train, split.x_test, split.y_test
@@ -138,11 +142,12 @@ def measure(
         test_acc=float((pred[xt, yt] == split.out_test).mean()) if split.n_test else float("nan"),
         restricted_loss=restricted,
         excluded_loss=excluded,
-        key_share=float(share[key].sum()) if key else 0.0,
-        fve=fve(fit, alpha(fit, key), key),
+        key_share=key_share(embedding, embedding_node, task, key),
+        fve=fve(fit, fit_readout(fit, key, final.phased)),
         weight_norm=weight_norm,
         n_key=len(own_key),
         faithfulness=own.faithfulness,
+        faithfulness_test=own.faithfulness_test,
         circuit_bits=circuit,
         table_bits=table,
         bits=circuit if circuit < table else table,
@@ -162,29 +167,33 @@ def detect_phases(
 
     ``metrics`` is the trainer's log (denser than the checkpoints) for the two events;
     ``points`` the progress measures; ``final`` the final network's circuit — without a
-    faithful one no circuit formed, whatever the curves do.
+    faithful one no circuit formed, whatever the curves do. The ends are ordered by
+    definition: circuit formation is looked for from the end of memorization on, and cleanup
+    ends no earlier than circuit formation.
     """
     rows = metrics or [{"step": p.step, "train_acc": p.train_acc, "test_acc": p.test_acc}
                        for p in points]  # fmt: skip
-    memorized = events.memorization_step(rows)
+    memorized, grokked = events.memorization_step(rows), events.grok_step(rows)
     if final is None or not final.found or not points:
-        return Phases(memorized, None, None)
-    harmonics = final.form_obj().basis.harmonics
-    kept = float(sum(harmonics.sizes[r] for r in final.key_frequencies)) / max(harmonics.m - 1, 1)
-    if kept > COMPACT:
+        note = "" if grokked is None or not points else (
+            f"test accuracy reached {events.GROK_ACC:.0%} at step {grokked}, but no faithful "
+            "circuit was read in the final network, so circuit formation and cleanup are not "
+            "read")  # fmt: skip
+        return Phases(memorized, None, None, note)
+    if not final.measures_can_fail:
         return Phases(memorized, None, None, (
-            f"circuit formation and cleanup cannot be read here: the key irreps span {kept:.0%} "
-            "of the functions of u, so the restricted loss keeps almost everything"))  # fmt: skip
-    formed = next(
-        (p.step for p in sorted(points, key=lambda p: p.step)
-         if circuit_formed(p, final.chance_loss)),
-        None,
-    )  # fmt: skip
-    grokked = events.grok_step(rows)
-    cleanup = grokked if formed is not None and grokked is not None else None
-    if cleanup is not None and formed > cleanup:  # checkpoints are sparser than the log
-        formed = cleanup
-    return Phases(memorized, formed, cleanup)
+            f"circuit formation and cleanup cannot be read here: the key irreps span "
+            f"{final.key_span:.0%} of the functions of u, so the restricted loss keeps almost "
+            "everything"))  # fmt: skip
+    start = memorized if memorized is not None else -1
+    formed = next((p.step for p in sorted(points, key=lambda p: p.step)
+                   if p.step >= start and circuit_formed(p, final.chance_loss)), None)  # fmt: skip
+    if formed is None or grokked is None:
+        return Phases(memorized, formed, None)
+    # checkpoints are sparser than the log: formation is seen no later than the grok, and
+    # neither ends before memorization
+    formed = max(min(formed, grokked), start)
+    return Phases(memorized, formed, max(grokked, formed))
 
 
 def dl_curve(points: list[ProgressPoint]) -> list[dict]:

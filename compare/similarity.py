@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from compare.logits import between_share, level_sums
 from taskcore.serial import JsonMixin
 
 LOGITS = "logits"  # the name the logits go by beside the cached activations
@@ -161,12 +162,9 @@ def node_share(H: np.ndarray, v: np.ndarray) -> float:
     total = float((H**2).sum())
     if total <= 0:
         return float("nan")
-    v = np.asarray(v).reshape(-1)
-    labels, inverse, counts = np.unique(v, return_inverse=True, return_counts=True)
-    sums = np.zeros((len(labels), H.shape[1]))
-    np.add.at(sums, inverse, H)
-    between = float(((sums**2).sum(axis=1) / counts).sum())
-    return between / total
+    labels, inverse, counts = np.unique(np.asarray(v).reshape(-1), return_inverse=True,
+                                        return_counts=True)  # fmt: skip
+    return between_share(level_sums(H, inverse, len(labels)), counts, total)
 
 
 def jaccard(a, b) -> float:

@@ -1,38 +1,21 @@
-"""Where the irreps live: the embedding's spectrum and the MLP neurons' irreps.
+"""Where the irreps live: how concentrated the embedding's spectrum is, and the MLP neurons'
+irreps. (The embedding's spectrum itself is read through a node: :mod:`compare.embedding`.)
 
-* **embedding spectrum** — each irrep's share of the (centered) embedding's squared norm
-  (for Z_m: each frequency's), and how many of the largest carry 90%
-  (:func:`embedding_share`, :func:`frequencies_for_mass`);
+* **embedding mass** — how many of the largest irrep shares carry 90% of the embedding
+  (:func:`frequencies_for_mass`);
 * **neuron irreps** — for every MLP neuron, the irrep ρ whose terms (functions of x in ρ,
   of y in ρ, and their products; for Z_m cos/sin ω_k x, cos/sin ω_k y and products)
   explain most of its variance over the n² inputs, and that share
-  (:func:`neuron_frequencies`);
-* **circle coordinates** — every residue's embedding on the plane that carries a key frequency
-  (:func:`circle_coordinates`): a grokked network puts the residues on a circle there.
+  (:func:`neuron_frequencies`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from compare.fourier import Basis, waves
+from compare.fourier import Basis
 
 EMBED_MASS = 0.9  # "how many frequencies carry 90% of the embedding"
-
-
-
-
-def embedding_share(embedding: np.ndarray, basis: Basis) -> np.ndarray:
-    """Each irrep's share of the centered embedding's squared norm (Z_m: k = 0 … ⌊m/2⌋).
-
-    ``embedding`` is (n, d), one row per symbol in residue order (x and y embeddings side
-    by side when a model has two). The mean row is removed first: a constant offset carries
-    no information about x.
-    """
-    E = basis.reindex(embedding[: basis.n], axes=(0,))
-    E = E - E.mean(axis=0)
-    energy = basis.harmonics.energy(E)
-    return energy / max(energy.sum(), 1e-30)
 
 
 def frequencies_for_mass(share: np.ndarray, mass: float = EMBED_MASS) -> int:
@@ -62,25 +45,3 @@ def neuron_frequencies(acts: np.ndarray, basis: Basis) -> tuple[np.ndarray, np.n
     best = share.max(axis=0)
     dead = total <= 1e-12 * max(total.max(), 1e-30)
     return np.where(dead, 0, freq), np.where(dead, 0.0, best)
-
-
-def circle_coordinates(embedding: np.ndarray, basis: Basis, key: list[int]) -> dict[int, np.ndarray]:
-    """For each key frequency k, every symbol's embedding on the plane that carries ω_k.
-
-    With residues laid out by the basis (position i = residue i, or g^i for the discrete-log
-    basis), the directions of the (d-dimensional) embedding that carry frequency k are
-    ``v_c = Σ_i cos(ω_k i) W_E[i]`` and ``v_s = Σ_i sin(ω_k i) W_E[i]``. Projecting every row of
-    W_E on an orthonormal basis of span(v_c, v_s) gives 2-D points; in a network that uses
-    frequency k they lie on a circle (an ellipse, up to scale), in order i·k mod m.
-    Returns {k: (m, 2) array}, rows in position order.
-    """
-    E = basis.reindex(np.asarray(embedding, dtype=np.float64)[: basis.n])
-    E = E - E.mean(axis=0)
-    positions = np.arange(basis.m)
-    coords = {}
-    for k in key:
-        cos_k, sin_k = waves(np.array([k]), positions, basis.m)
-        plane = np.stack([cos_k.ravel() @ E, sin_k.ravel() @ E], axis=1)  # (d, 2)
-        q, _ = np.linalg.qr(plane)
-        coords[int(k)] = E @ q
-    return coords

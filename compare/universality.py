@@ -73,7 +73,7 @@ class RunReport(JsonMixin):
     key_frequencies: list[int]
     fve: float  # the logit model's variance explained
     faithfulness: float
-    form: str  # the circuit's u ("" without a circuit)
+    node: str  # the circuit's u ("" without a circuit)
     algorithm: str  # "clock" | "pizza" | "neither" | "" (not applicable: see algorithm_why)
     distance_irrelevance: float = float("nan")
     gradient_symmetricity: float = float("nan")
@@ -153,7 +153,7 @@ def analyse_run(index: int, run_dir: str | Path, top_k: int, rows: np.ndarray, s
     adds = found and result.match.grade in ("implements", "partial")
     with torch_threads(1):
         cp = clock_pizza(run.load_model(), probe.logits, task.table,
-                         circuit.basis if adds else None, circuit.form if adds else None,
+                         circuit.basis if adds else None, circuit.node if adds else None,
                          seed=seed)  # fmt: skip
     grok_step = summary.get("grok_step", None)
     fields = dict(
@@ -165,7 +165,7 @@ def analyse_run(index: int, run_dir: str | Path, top_k: int, rows: np.ndarray, s
         key_frequencies=[int(k) for k in circuit.key_frequencies] if found else [],
         fve=float(circuit.fve) if circuit is not None else float("nan"),
         faithfulness=float(circuit.faithfulness) if circuit is not None else float("nan"),
-        form=circuit.form if found else "", algorithm=cp.algorithm,
+        node=circuit.node if found else "", algorithm=cp.algorithm,
         distance_irrelevance=cp.distance_irrelevance,
         gradient_symmetricity=cp.gradient_symmetricity, algorithm_why=cp.why,
         key_names=([circuit.irrep_names[k] for k in circuit.key_frequencies]

@@ -46,15 +46,17 @@ def main(quick: bool) -> None:
         result = compare_run(run.run_dir, top_k=3)
 
     c = result.circuit
-    print(f"\nThe circuit, in the basis {c.basis} with u = {c.form}:")
-    for k, a in zip(c.key_frequencies, c.alpha, strict=True):
-        print(f"  key frequency k = {k:2d}   α_k = {a:6.2f}   "
+    print(f"\nThe circuit, in the basis {c.basis}, read through the node u = {c.node}:")
+    for k, ir in zip(c.key_frequencies, c.key_irreps, strict=True):
+        phase = f"   phase φ_k = {ir['phase']:+.2f}" if c.phased else ""
+        print(f"  key frequency k = {k:2d}   α_k = {ir['amplitude']:6.2f}{phase}   "
               f"share of the logits {c.frequency_share[k]:.1%}")  # fmt: skip
     print(f"  the logit model Σ α_k cos(ω_k(u − c)) explains {c.fve:.1%} of the logit variance")
     print(f"  loss with only those directions (restricted) {c.restricted_loss:.3f}, "
           f"without them (excluded) {c.excluded_loss:.3f};\n  chance is log p = {c.chance_loss:.3f}")  # fmt: skip
-    print(f"  its argmax agrees with the network on {c.faithfulness:.1%} of all inputs; "
-          f"as a program it costs {c.bits:.1f} bits")  # fmt: skip
+    priced = f"as a program it costs {c.bits:.1f} bits" if c.found else (
+        f"no circuit is priced: {c.why_not_found()}")  # fmt: skip
+    print(f"  its argmax agrees with the network on {c.faithfulness:.1%} of all inputs; {priced}")
     print(f"\nVerdict: {result.match.verdict}")
 
 

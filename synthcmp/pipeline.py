@@ -258,14 +258,21 @@ def ladder(report: dict, model) -> list[dict]:
         else:
             keys = ", ".join(f"k={k}" for k in circuit["key_frequencies"]) or "no key frequency"
         exceptions = circuit.get("exceptions", 0)
+        phase = ", phase" if circuit.get("beta") else ""
+        node = circuit.get("node") or circuit.get("form") or "?"
+        note = (f"faithfulness {circuit['faithfulness']:.1%}" if found else
+                f"no circuit: {circuit.get('why_not_found') or 'not faithful to the network'}")
+        caveat = "" if circuit.get("measures_can_fail", True) else (
+            "restricted loss and key share cannot fail here (the key irreps span "
+            f"{circuit.get('key_span', 1):.0%} of the functions of u): not evidence")  # fmt: skip
         rungs.append({
-            "rung": "extracted circuit", "what": keys, "bits": circuit.get("bits"),
-            "describes": "data",
-            "code": f"template {circuit['template_bits']:.1f} (basis, form, key irreps, α) + "
+            "rung": "extracted circuit", "what": f"u = {node}: {keys}",
+            "bits": circuit.get("bits"), "describes": "data",
+            "code": f"template {circuit['template_bits']:.1f} (basis, node u at "
+                    f"{circuit.get('node_bits', 0):.2f}, key irreps, α{phase}) + "
                     f"L(labels | circuit) {data_bits(exceptions, N, n):.1f} "
-                    f"({exceptions:,} exceptions of {N:,})",
-            "note": f"faithfulness {circuit['faithfulness']:.1%}" if found else
-                    f"no circuit: agrees with the network on {circuit['faithfulness']:.1%}",
+                    f"({exceptions:,} exceptions of {N:,}: the label or the network differs)",
+            "note": note, "caveat": caveat,
         })  # fmt: skip
     if table is not None:
         rungs.append({"rung": "memorized table", "what": f"{N:,} pairs", "bits": table["bits"],
@@ -283,7 +290,6 @@ def draw_plots(run_dir: Path, task: Task, report: dict, result) -> dict[str, str
     """Draw every figure into the run folder from the report and the compare result (whose
     probe of the final network is reused: the network is not run again); returns
     {figure: file name}. Figures of a circuit are drawn only where there is one."""
-    from compare.spectra import circle_coordinates
     from neural.store import read_metrics
     from synth import parse_program
     from synthcmp import plots
@@ -298,28 +304,36 @@ def draw_plots(run_dir: Path, task: Task, report: dict, result) -> dict[str, str
     drawn["training"] = plots.plot_training(metrics, phases, run_dir / PLOTS["training"], title)
     if circuit is not None:
         from compare.circuit import logit_model_points
+        from compare.embedding import circle_coordinates
+        from compare.logits import Node
 
-        basis = circuit.form_obj().basis
+        basis = circuit.node_obj().basis
         irreps = circuit.basis == "irreps"
         shares = circuit.embedding_share or circuit.frequency_share
         kind = {"dlog": "discrete-log Fourier over Z_", "additive": "Fourier over Z_"}
         over = f"irreps of {circuit.group}" if irreps else f"{kind[circuit.basis]}{circuit.m}"
+        e = circuit.embedding_node
         drawn["spectrum"] = plots.plot_spectrum(
             list(shares[1:]), circuit.key_frequencies, run_dir / PLOTS["spectrum"],
-            f"{title} — embedding spectrum ({over})",
+            f"{title} — embedding spectrum" + ("" if irreps or e == "x" else f" in e(x) = {e}")
+            + f" ({over})",
             names=circuit.irrep_names if irreps else None,
         )  # fmt: skip
         if not irreps:
+            coords, _, positions = circle_coordinates(
+                seen.embedding, Node(basis, e), task, circuit.key_frequencies)
+            _, first = np.unique(positions, return_index=True)  # x and −x under x²: one point
             drawn["circles"] = plots.plot_circles(
-                circle_coordinates(seen.embedding, basis, circuit.key_frequencies),
-                basis.residue, run_dir / PLOTS["circles"],
-                f"{title} — each residue on (cos, sin) of a key frequency",
+                {k: xy[first] for k, xy in coords.items()}, positions[first],
+                basis.residue[positions[first]], basis.m, run_dir / PLOTS["circles"],
+                f"{title} — each residue's {'x' if e == 'x' else e} on (cos, sin) of a key "
+                "frequency" + (" (in discrete logs)" if circuit.basis == "dlog" else ""),
             )  # fmt: skip
         if circuit.key_frequencies:
-            model, actual = logit_model_points(circuit, seen.logits)
+            model, actual = logit_model_points(circuit, seen.logits, task)
             drawn["logit_fit"] = plots.plot_logit_fit(
                 model, actual, circuit.fve, run_dir / PLOTS["logit_fit"],
-                f"{title} — the logit model against the network",
+                f"{title} — the logit model through u = {circuit.node} against the network",
             )  # fmt: skip
     if comp.get("progress"):
         drawn["progress"] = plots.plot_progress(

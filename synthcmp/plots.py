@@ -164,15 +164,16 @@ def _label_ring(ax, xy: np.ndarray, labels: np.ndarray, count: int = 12) -> None
                     ha=ha, va=va, fontsize=7, color="#333")  # fmt: skip
 
 
-def plot_circles(coords: dict[int, np.ndarray], labels: np.ndarray, path: Path, title: str) -> Path:
-    """Each residue at its (cos, sin) coordinates for each key frequency, coloured by angle.
+def plot_circles(coords: dict[int, np.ndarray], positions: np.ndarray, labels: np.ndarray,
+                 m: int, path: Path, title: str) -> Path:  # fmt: skip
+    """Each symbol at its (cos, sin) coordinates for each key frequency, coloured by angle.
 
-    ``coords[k]`` is an (m, 2) array: row i is the embedding of the residue ``labels[i]``
-    projected on the directions that carry cos(ω_k i) and sin(ω_k i) (i is the residue itself,
-    or its discrete log for multiplicative tasks). Without key frequencies there is no circle
-    to draw and the figure says so.
+    ``coords[k]`` is a (rows, 2) array: row i is a symbol's embedding projected on the
+    directions that carry cos(ω_k t) and sin(ω_k t), where ``positions[i]`` = t is the
+    position of the embedding node's value e(x) on Z_m (x itself, its discrete log, x², …)
+    and ``labels[i]`` that value. Symbols with the same value (x and −x under x²) share a
+    point. Without key frequencies there is no circle to draw and the figure says so.
     """
-    m = len(labels)
     freqs = sorted(coords)
     if not freqs:
         fig, ax = _figure(1, MIN_WIDTH, 2.6)
@@ -193,7 +194,8 @@ def plot_circles(coords: dict[int, np.ndarray], labels: np.ndarray, path: Path, 
         ax.axis("on")
         # hue = the angle ω_k·i the Fourier algorithm gives position i: a smooth rainbow ring
         # means the network placed every residue where the algorithm says it belongs.
-        ax.scatter(xy[:, 0], xy[:, 1], c=np.arange(m) * k % m, cmap="hsv", s=14)
+        ax.scatter(xy[:, 0], xy[:, 1], c=np.asarray(positions) * k % m, cmap="hsv", s=14,
+                   vmin=0, vmax=m)  # fmt: skip
         _label_ring(ax, xy, labels)
         ax.set_aspect("equal")
         ax.margins(0.18)  # room for the labels outside the ring

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from compare.circuit import Circuit, extract_circuit
+from compare.circuit import Circuit
+from compare.extract import extract_circuit
 from compare.fourier import (
     additive_basis,
     dlog_basis,
@@ -16,7 +17,7 @@ from compare.fourier import (
     spectrum,
     spectrum_2d,
 )
-from compare.logits import Form, fit_form, key_projection
+from compare.logits import Node, fit_node, key_projection
 from compare.match import LogitView
 from compare.progress import ProgressPoint, detect_phases
 from taskcore.registry import get_task
@@ -92,12 +93,12 @@ def test_extraction_recovers_hand_built_frequencies(name, form, kind, text):
     key = [2, 5, 9]
     logits = fourier_logits(task, key, form, basis)
     circuit = extract_circuit(logits, task, split(task))
-    assert circuit.basis == kind and circuit.form == text
+    assert circuit.basis == kind and circuit.node == text
     assert sorted(circuit.key_frequencies) == key
     assert circuit.fve > 0.99 and circuit.faithfulness == 1.0 and circuit.found
     assert circuit.restricted_loss <= circuit.full_loss + 1e-3
     assert circuit.excluded_loss > 0.9 * circuit.chance_loss
-    assert np.array_equal(circuit.predict()[task.domain], task.table[task.domain])
+    assert np.array_equal(circuit.predict(task)[task.domain], task.table[task.domain])
     assert circuit.dag().number_of_nodes() == 4 + 6 * len(key)
     assert Circuit.from_json(circuit.to_json()).to_json() == circuit.to_json()
 
@@ -112,7 +113,7 @@ def test_noise_has_no_circuit():
 def test_restricted_projection_keeps_two_directions_per_key_frequency():
     """The pitfall: P_K must be rank 2|K| in the (x, y) plane, not an outer product of masks."""
     logits = np.random.default_rng(4).standard_normal((23, 23, 23))
-    fit = fit_form(logits, Form(additive_basis(23), "x + y"))
+    fit = fit_node(logits, Node(additive_basis(23), "x + y"), get_task("modadd", p=23))
     P = key_projection(fit, [3, 7], 23)  # (x, y, c)
     plane = np.linalg.matrix_rank(P.reshape(23 * 23, 23))
     assert plane <= 4  # cos/sin(ω_3 u), cos/sin(ω_7 u)
@@ -137,14 +138,11 @@ def test_logit_correlation_keeps_phase():
 
 def point(step, train_loss, restricted, excluded, train_acc=1.0, test_acc=0.0):
     return ProgressPoint(step, train_loss, 4.0, train_acc, test_acc, restricted, excluded, 0.5,
-                         0.5, 30.0, 2, 1.0, 40.0, 3000.0, 40.0, "circuit")  # fmt: skip
+                         0.5, 30.0, 2, 1.0, 1.0, 40.0, 3000.0, 40.0, "circuit")  # fmt: skip
 
 
 class _Found:
-    found, chance_loss, key_frequencies = True, 3.0, [3]
-
-    def form_obj(self):
-        return Form(additive_basis(23), "x + y")
+    found, chance_loss, key_frequencies, key_span, measures_can_fail = True, 3.0, [3], 0.1, True
 
 
 class _NotFound(_Found):
@@ -182,6 +180,7 @@ def test_phases_are_not_read_when_the_key_irreps_keep_almost_everything():
 
     class _Everything(_Found):
         key_frequencies = list(range(1, 10))  # 18 of the 22 functions of u on Z_23
+        key_span, measures_can_fail = 18 / 22, False
 
     metrics = [{"step": s, "train_acc": min(1.0, s / 100), "test_acc": 1.0 if s >= 900 else 0.01}
                for s in range(0, 1001, 10)]  # fmt: skip

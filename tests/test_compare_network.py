@@ -36,7 +36,7 @@ def test_hand_built_network_circuit_is_recovered_and_named(build, task_name, sig
     found = analyse_model(model, task, split, candidates("x + y", "x - y", "x * y", "x**2 + y**2"))
     circuit, rows, match = found.circuit, found.candidates, found.match
     assert sorted(circuit.key_frequencies) == KEY
-    assert circuit.form == expected and circuit.basis == "additive"
+    assert circuit.node == expected and circuit.basis == "additive"
     assert circuit.fve > 0.99 and circuit.faithfulness == 1.0
     assert circuit.key_share > 0.99 and circuit.frequencies_for_90 == len(KEY)
     assert circuit.exceptions == 0 and circuit.bits > circuit.template_bits
@@ -65,7 +65,7 @@ def test_hand_built_multiplication_is_read_in_the_discrete_log_basis():
     assert (probe(model, P).prediction == task.table).all()
     found = analyse_model(model, task, task.split(0.3), candidates("x * y", "x + y"))
     circuit, rows, match = found.circuit, found.candidates, found.match
-    assert circuit.basis == "dlog" and circuit.form == "x * y"
+    assert circuit.basis == "dlog" and circuit.node == "x * y"
     assert sorted(circuit.key_frequencies) == KEY
     assert circuit.zero_class == 0 and circuit.faithfulness == 1.0
     assert match.implements and match.program == "x * y"

@@ -84,7 +84,7 @@ def test_hand_built_character_circuit_of_s4_is_recovered_exactly():
                 {"expr": "table", "kind": "table", "bits": 1000.0}]  # fmt: skip
     found = analyse_model(model, task, task.split(0.5), programs)
     c = found.circuit
-    assert c.basis == "irreps" and c.group == "S4" and c.form == "x * y"
+    assert c.basis == "irreps" and c.group == "S4" and c.node == "x * y"
     assert [ir["name"] for ir in c.key_irreps] == ["standard"]
     assert c.key_irreps[0]["dim"] == 3 and np.isclose(c.key_irreps[0]["alpha"], 5.0, rtol=1e-4)
     assert np.isclose(c.fve, 1.0) and c.faithfulness == 1.0 and c.found

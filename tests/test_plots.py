@@ -78,12 +78,14 @@ def test_spectrum_without_key_frequencies(tmp_path):
 def test_circles(tmp_path, keys):
     m = 13
     coords = {k: ring(m, k) for k in keys}
-    path = plots.plot_circles(coords, np.arange(m), tmp_path / "c.png", LONG_TITLE)
+    path = plots.plot_circles(coords, np.arange(m), np.arange(m), m, tmp_path / "c.png",
+                              LONG_TITLE)  # fmt: skip
     sensible(path)
 
 
 def test_circles_without_key_frequencies_is_a_full_width_figure(tmp_path):
-    path = plots.plot_circles({}, np.arange(11), tmp_path / "c.png", LONG_TITLE)
+    path = plots.plot_circles({}, np.arange(11), np.arange(11), 11, tmp_path / "c.png",
+                              LONG_TITLE)  # fmt: skip
     sensible(path, min_width=800)  # once a 352-pixel square, its title cut at both sides
 
 

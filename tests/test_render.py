@@ -119,13 +119,13 @@ def test_html_has_the_marker_captions_and_figures(stored, tmp_path):
 
 
 def test_thresholds_in_the_glossary_are_the_engines():
-    from compare import clockpizza, logits, match, progress, similarity, spectra
+    from compare import circuit, clockpizza, logits, match, similarity, spectra
 
     assert glossary.THRESHOLDS == {
         "key_share": logits.KEY_SHARE,
         "embed_key_factor": logits.EMBED_KEY_FACTOR,
         "embed_mass": spectra.EMBED_MASS,
-        "formed": progress.FORMED,
+        "formed": circuit.FORMED,
         "margin": match.MARGIN,
         "di_clock": clockpizza.DI_CLOCK,
         "gs_pizza": clockpizza.GS_PIZZA,
@@ -176,3 +176,56 @@ def test_explain_of_an_unknown_term_is_one_line_with_suggestions():
     assert len(lines) == 1 and lines[0].startswith("Error: ")
     assert "restricted loss" in lines[0]
     assert "Traceback" not in done.output
+
+
+@pytest.mark.parametrize(
+    "n, test_acc, said",
+    [(6, 0.0, "below chance"), (23, 0.038, "stays at chance"), (97, 0.0, "stays at chance"),
+     (23, 0.30, "not grokked")],
+)  # fmt: skip
+def test_the_training_verdict_says_chance_only_near_chance(n, test_acc, said):
+    from synthcmp.render.train import verdict
+
+    summary = {"final": {"test_acc": test_acc, "train_acc": 1.0}, "task": {"n": n},
+               "grok_step": None, "memorization_step": 40, "steps": 3000}  # fmt: skip
+    assert said in verdict(summary)
+
+
+def test_a_score_not_measured_is_said_so_not_called_a_failure():
+    from synthcmp.render.compare import evidence_line
+
+    match = {"program": "x + y", "controls": ["x + y + 1"],
+             "evidence": {"logit_correlation": True, "intervention": None}}  # fmt: skip
+    line = evidence_line(match, {"found": False}).plain
+    assert "IIA: not measured (no circuit was found" in line and "does not" not in line
+
+
+def test_a_circuit_whose_measures_cannot_fail_says_so():
+    from synthcmp.render.compare import circuit_panel
+
+    def shown(**changes) -> str:
+        c = {"basis": "irreps", "group": "S4", "node": "x * y", "key_frequencies": [1, 2],
+             "key_irreps": [{"name": "sign", "dim": 1}, {"name": "standard", "dim": 3}],
+             "key_span": 1.0, "measures_can_fail": False, **changes}  # fmt: skip
+        console = Console(width=100, file=io.StringIO(), color_system=None)
+        console.print(circuit_panel(c))
+        return " ".join(console.file.getvalue().split())
+
+    assert "cannot fail here" in shown()
+    assert "cannot fail" not in shown(measures_can_fail=True, key_span=0.2)
+
+
+def test_branches_and_the_node_test_are_rendered():
+    from synthcmp.render.compare import circuit_panel, node_test_panel
+
+    branch = {"condition": "y odd", "node": "x / y", "basis": "dlog", "faithfulness": 0.99,
+              "fve": 0.9}  # fmt: skip
+    console = Console(width=80, file=io.StringIO(), color_system=None)
+    console.print(circuit_panel({"basis": "additive", "m": 23, "node": "x", "branches": [branch]}))
+    test = {"node": "x * y", "reading": {"node": "x * y", "fve": 0.01}, "supported": False,
+            "controls": [{"node": "2 * (x * y)", "fve": 0.0}],
+            "verdict": "the network is not read through u = x * y"}  # fmt: skip
+    console.print(node_test_panel(test, 80))
+    out = " ".join(console.file.getvalue().split())
+    assert "No single node explains" in out and "u = x / y (in discrete logs)" in out
+    assert "not read through u = x * y" in out and "2 * (x * y)" in out

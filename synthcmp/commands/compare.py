@@ -23,8 +23,12 @@ from taskcore.files import exclusive_lock
 )
 @click.option("--program", "programs", multiple=True, metavar="EXPR",
               help="Also match this program (repeatable), e.g. --program 'x + y + 1'.")  # fmt: skip
+@click.option("--node", metavar="EXPR",
+              help="Read the network through this node u(x, y) alone, e.g. --node 'x**2 + y**2', "
+                   "and test it against its controls (2·u, inv(u)).")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print only the JSON result on stdout.")
-def compare(run_dir: str, top: int, programs: tuple[str, ...], as_json: bool) -> None:
+def compare(run_dir: str, top: int, programs: tuple[str, ...], node: str | None,
+            as_json: bool) -> None:  # fmt: skip
     """Extract the circuit of the network in RUN_DIR and say which program it implements.
 
     Uses the run folder's synth.json, or runs the synthesizer on the run's task and split
@@ -32,10 +36,15 @@ def compare(run_dir: str, top: int, programs: tuple[str, ...], as_json: bool) ->
     hypothesis about the network can be tested directly; near misses of the best program
     (f + 1, 2·f, inv(f)) are always added as controls.
 
+    The circuit is read through the node u(x, y) — a value of the programs, or one of
+    ±x ± y — that describes the network in the fewest bits; --node names one to read it
+    through instead, a hypothesis tested against its controls.
+
     \b
     Examples:
       synthcmp train modadd --p 97 --out runs/a && synthcmp compare runs/a
       synthcmp compare runs/a --program 'x - y'     hold another program against it
+      synthcmp compare runs/a --node 'x * y'        read it through a node of your own
     """
     if top < 1:
         raise UserError(f"--top must be at least 1, got {top}")
@@ -70,9 +79,13 @@ def compare(run_dir: str, top: int, programs: tuple[str, ...], as_json: bool) ->
 
             for text in programs:  # a bad --program is refused before any work
                 parse_program(text, run.task)
+            if node is not None:
+                from compare.nodes import user_node
+
+                user_node(node, run.task)
             with exclusive_lock(run_dir, "run folder", required=False):
                 result = compare_run(run_dir, top_k=top, on_progress=on_progress,
-                                     user_programs=programs)  # fmt: skip
+                                     user_programs=programs, node=node)  # fmt: skip
         except TaskError as err:
             raise UserError(str(err)) from None
         except MemoryError:

@@ -68,81 +68,143 @@ def numbers_table(
     return t
 
 
+BASES = {"additive": "Fourier over Z_{m}", "dlog": "discrete logs (g = {g}) over Z_{m}",
+         "irreps": "irreducible representations of {group}"}  # fmt: skip
+
+
+def basis_name(c: dict) -> str:
+    kind = BASES.get(c.get("basis") or "")
+    return kind.format(m=c.get("m", "?"), g=c.get("g", "?"), group=c.get("group") or "?") if kind else DASH
+
+
+def with_baseline(value: str, baseline, what: str = "random key sets") -> str:
+    """``value (random key sets: b)``, or the value alone where there is no baseline."""
+    b = fmt(baseline, ".1%") if isinstance(baseline, float) and baseline <= 1.0 else fmt(baseline)
+    return value if b == DASH else f"{value} ({what}: {b})"
+
+
+def key_table(c: dict) -> Table:
+    """One row per key irrep: its share of the logits and of the embedding, its weight α
+    (the wave's amplitude, with its phase φ where the model has one)."""
+    irreps, phased = c.get("basis") == "irreps", bool(c.get("beta"))
+    cols = ["logit share", "embedding share", "α_k"] + (["φ_k"] if phased else [])
+    t = numbers_table(*(["dim"] if irreps else []), *cols, text="irrep" if irreps else None,
+                      lead=() if irreps else ("k",))  # fmt: skip
+    rows = c.get("key_irreps") or []
+    for k, ir in zip(c.get("key_frequencies") or [], rows, strict=False):
+        weight = ir.get("amplitude") if phased else ir.get("alpha")
+        cells = [pct(ir.get("share")), pct(ir.get("embedding_share")), fmt(weight, ".2f")]
+        if phased:
+            cells.append(fmt(ir.get("phase"), "+.2f"))
+        t.add_row(*([ir.get("name") or DASH, fmt(ir.get("dim"), "d")] if irreps else [str(k)]),
+                  *cells)  # fmt: skip
+    return t
+
+
 def circuit_panel(
     c: dict | None, width: int = WIDTH, title: str = "circuit", why: str = ""
 ) -> Panel:
-    """Key frequencies with their shares, then the circuit's measures (or why there are none)."""
+    """Key irreps with their shares, then the circuit's measures beside their baselines (or
+    why there is no circuit), then what cannot fail here and how far each branch goes."""
     if not c:
         said = f"no Fourier circuit — {why}" if why else "no circuit in this report"
         return panel(Text(said, style="yellow"), title, width)
-    basis = DASH
-    if c.get("basis") == "additive":
-        basis = f"Fourier over Z_{c.get('m', '?')}"
-    elif c.get("basis") == "dlog":
-        basis = f"discrete logs (g = {c.get('g', '?')}) over Z_{c.get('m', '?')}"
-    elif c.get("basis") == "irreps":
-        basis = f"irreducible representations of {c.get('group') or '?'}"
-    keys = c.get("key_frequencies") or []
-    if c.get("basis") == "irreps":
-        freqs = numbers_table("dim", "logit share", "embedding share", "α", text="irrep")
-        for ir in c.get("key_irreps") or []:
-            freqs.add_row(ir.get("name") or DASH, fmt(ir.get("dim"), "d"), pct(ir.get("share")),
-                          pct(ir.get("embedding_share")), fmt(ir.get("alpha"), ".2f"))  # fmt: skip
-        terms = ("irrep", "logit share", "embedding share", "α_k")
-    else:
-        freqs = numbers_table("logit share", "embedding share", "α_k", lead=("k",))
-        logit, emb, alphas = (c.get(k) or [] for k in ("frequency_share", "embedding_share", "alpha"))
-        for i, k in enumerate(keys):
-            freqs.add_row(
-                str(k),
-                pct(logit[k]) if k < len(logit) else DASH,
-                pct(emb[k]) if k < len(emb) else DASH,
-                fmt(alphas[i], ".2f") if i < len(alphas) else DASH,
-            )  # fmt: skip
-        terms = ("logit share", "embedding share", "α_k")
-    if keys:
-        top = [freqs, legend(*terms)]
+    irreps = c.get("basis") == "irreps"
+    what = "irrep" if irreps else "frequency"
+    node = c.get("node") or c.get("form") or DASH
+    if c.get("key_frequencies"):
+        terms = ["logit share", "embedding share", "α_k"] + (["φ_k"] if c.get("beta") else [])
+        top = [key_table(c), legend(*terms)]
     else:
         share = THRESHOLDS["key_share"]
-        what = "irrep" if c.get("basis") == "irreps" else "frequency"
-        top = [Text(f"no key {what}: none holds {share:.0%} of the logits' energy", "yellow")]
+        top = [Text(f"no key {what}: none holds {share:.0%} of the logits' energy along "
+                    f"u = {node}", "yellow")]  # fmt: skip
 
     stats = Table(box=None, show_header=False, pad_edge=False)
     stats.add_column(style="dim", overflow="fold")
     stats.add_column(overflow="fold")
-    losses = " / ".join(fmt(c.get(k)) for k in ("full_loss", "restricted_loss", "excluded_loss"))
-    rows = [
-        ("basis, u", f"{basis}, u = {c.get('form') or DASH}"),
-        ("key share (of the embedding)", pct(c.get("key_share"))),
-        ("irreps for 90%" if c.get("basis") == "irreps" else "frequencies for 90%",
-         fmt(c.get("frequencies_for_90"), "d")),
-        ("variance explained (logits)", pct(c.get("fve"))),
-        ("loss: full / restricted / excluded", losses),
+    bits = c.get("node_bits")
+    rows = [("basis, node u", f"{basis_name(c)}, u = {node}"
+             + (f" ({fmt(bits, '.2f')} bits)" if bits is not None else ""))]  # fmt: skip
+    e = c.get("embedding_node")
+    if e and not irreps:
+        rows.append(("embedding read through e", with_baseline(
+            f"e(x) = {e}: {pct(c.get('embedding_node_share'))} of the embedding in its key "
+            "waves", c.get("embedding_node_baseline"), "e relabelled at random")))  # fmt: skip
+    rows += [
+        ("key share (of the embedding)", with_baseline(pct(c.get("key_share")),
+                                                      c.get("key_share_baseline"))),
+        (f"{'irreps' if irreps else 'frequencies'} for 90%", fmt(c.get("frequencies_for_90"), "d")),
+        ("variance explained (logits)", pct(c.get("fve")) + (
+            f" of the {pct(c['node_share'])} that is a function of u (node share)"
+            if c.get("node_share") is not None else "")),
+        ("loss: full / restricted / excluded",
+         " / ".join(fmt(c.get(k)) for k in ("full_loss", "restricted_loss", "excluded_loss"))
+         + (f" (restricted, random key sets: {fmt(c['restricted_loss_baseline'])})"
+            if c.get("restricted_loss_baseline") is not None else "")),
         ("chance loss (log n)", fmt(c.get("chance_loss"))),
-        ("faithfulness", pct(c.get("faithfulness"))),
-        ("description length", DASH + " (no faithful circuit)" if c.get("bits") is None
-                               else f"{fmt(c['bits'], ',.1f')} bits"),
+        ("faithfulness", pct(c.get("faithfulness")) + (
+            f" of inputs, {pct(c['faithfulness_test'])} of held-out pairs"
+            if c.get("faithfulness_test") is not None else "")),
+        ("description length", f"{fmt(c['bits'], ',.1f')} bits" if c.get("bits") is not None
+         else f"{DASH} (no circuit: {c.get('why_not_found') or 'not faithful'})"),
     ]  # fmt: skip
     if c.get("neuron_layer"):
         clusters = c.get("neuron_clusters") or {}
         names = c.get("irrep_names") or []
-        irreps = c.get("basis") == "irreps"
 
         def label(k: str) -> str:
             return names[int(k)] if irreps and int(k) < len(names) else f"k={k}"
 
         named = ", ".join(f"{label(k)}: {v}" for k, v in
                           sorted(clusters.items(), key=lambda kv: -kv[1]) if k != "0")  # fmt: skip
-        on_key = pct(c.get("neuron_key_fraction"))
-        what = "irrep" if irreps else "frequency"
-        rows.append(
-            (f"neurons by {what} ({c['neuron_layer']})",
-             f"{named or DASH}; other {clusters.get('0', 0)}; {on_key} on a key {what}")
-        )  # fmt: skip
-    for label, value in rows:
-        stats.add_row(label, value)
-    note = legend("variance explained", "restricted loss", "excluded loss", "faithfulness")
-    return panel(Group(*top, Text(""), stats, note), title, width)
+        rows.append((f"neurons by {what} ({c['neuron_layer']})",
+                     f"{named or DASH}; other {clusters.get('0', 0)}; "
+                     f"{pct(c.get('neuron_key_fraction'))} on a key {what}"))  # fmt: skip
+    for label_, value in rows:
+        stats.add_row(label_, value)
+    body = [*top, Text(""), stats]
+    if c.get("measures_can_fail") is False:
+        body.append(Text(
+            f"The key {what}s span {pct(c.get('key_span'))} of the functions of u: keeping them "
+            "keeps almost everything, so restricted loss and key share cannot fail here (a "
+            "random key set of the same size does as well): they are not evidence.",
+            style="yellow"))  # fmt: skip
+    if c.get("branches"):
+        body.append(branches_text(c["branches"]))
+    body.append(legend("variance explained", "node share", "restricted loss", "excluded loss",
+                       "faithfulness", "random key sets"))  # fmt: skip
+    return panel(Group(*body), title, width)
+
+
+def branches_text(branches: list[dict]) -> Text:
+    """How far the best node goes on each branch of a conditional."""
+    short = {"additive": "Fourier", "dlog": "in discrete logs", "irreps": "irreps"}
+    parts = [f"{b.get('condition')}: u = {b.get('node')} ({short.get(b.get('basis'), '?')}), "
+             f"faithful on {pct(b.get('faithfulness'))}, variance explained {pct(b.get('fve'))}"
+             for b in branches]  # fmt: skip
+    return Text("No single node explains the logits of this conditional; read per branch — "
+                + "; ".join(parts) + ". A circuit with two halves and a switch is not priced.",
+                style="yellow")  # fmt: skip
+
+
+def node_test_panel(test: dict, width: int = WIDTH, title: str = "node test") -> Panel:
+    """``--node``: the node the user named against its controls, with the verdict."""
+    t = numbers_table("variance explained", "node share", "faithfulness", "on test",
+                      text="node", min_width=10)  # fmt: skip
+    rows = [(test.get("reading") or {}, None)] + [(c, "dim") for c in test.get("controls") or []]
+    for i, (r, style) in enumerate(rows):
+        if i == 1:
+            t.add_row(Text("controls", style="italic"), style="dim")
+        t.add_row(f"u = {r.get('node', DASH)}", pct(r.get("fve")), pct(r.get("node_share")),
+                  pct(r.get("faithfulness")), pct(r.get("faithfulness_test")), style=style)  # fmt: skip
+    note = Text("A shift u + 1 is no control for a node: the logit model's phase absorbs it, so "
+                "u and u + 1 read the same logits.", style="dim")  # fmt: skip
+    verdict = Text(test.get("verdict") or DASH,
+                   style="green" if test.get("supported") else "yellow")  # fmt: skip
+    body = [t, legend("variance explained", "node share", "faithfulness"), note, Text(""),
+            verdict]  # fmt: skip
+    return panel(Group(*body), title, width)
 
 
 SCORES = (  # (JSON key, column header = glossary term, format)
@@ -159,13 +221,15 @@ def score(p: dict, key: str):
     return get(p.get("scores"), key)
 
 
-def evidence_line(match: dict) -> Text | None:
-    """Which scores about *how* separate the matched program from its near misses."""
+def evidence_line(match: dict, circuit: dict | None = None) -> Text | None:
+    """Which scores about *how* separate the matched program from its near misses, which do
+    not, and which were not measured (and why)."""
     said = match.get("evidence") or {}
     if not said or not match.get("controls"):
         return None
     yes = [EVIDENCE[k] for k, v in said.items() if v and k in EVIDENCE]
-    no = [EVIDENCE[k] for k, v in said.items() if not v and k in EVIDENCE]
+    no = [EVIDENCE[k] for k, v in said.items() if v is False and k in EVIDENCE]
+    unmeasured = [EVIDENCE[k] for k, v in said.items() if v is None and k in EVIDENCE]
     parts = []
     if yes:
         parts.append(f"{' and '.join(yes)} separate{'s' if len(yes) == 1 else ''} "
@@ -173,11 +237,16 @@ def evidence_line(match: dict) -> Text | None:
     if no:
         parts.append(f"{' and '.join(no)} do{'es' if len(no) == 1 else ''} not: "
                      "not evidence here")  # fmt: skip
-    return Text("; ".join(parts) + ".", style="green" if not no else "yellow")
+    if unmeasured:
+        why = ("no circuit was found to locate a node in" if circuit and not circuit.get("found")
+               else "no node of both inputs could be tested")  # fmt: skip
+        parts.append(f"{' and '.join(unmeasured)}: not measured ({why})")
+    return Text("; ".join(parts) + ".", style="green" if not no and not unmeasured else "yellow")
 
 
 def match_table(
-    programs: list[dict], match: dict, width: int = WIDTH, title: str = "match", noise=None
+    programs: list[dict], match: dict, width: int = WIDTH, title: str = "match", noise=None,
+    circuit: dict | None = None,
 ) -> Panel:
     """Each candidate against the network: behaviour decides, the other scores tell how.
 
@@ -202,7 +271,7 @@ def match_table(
     if controls:
         body.insert(2, legend("near miss"))
     body.append(Text(match.get("verdict") or DASH, style=colour))
-    line = evidence_line(match)
+    line = evidence_line(match, circuit)
     if line is not None:
         body.append(line)
     if noise:
@@ -294,7 +363,9 @@ def render_compare(document: dict, console: Console) -> None:
         overflow="fold",
     )
     console.print(circuit_panel(document.get("circuit"), width, why=document.get("why") or ""))
+    if document.get("node_test"):
+        console.print(node_test_panel(document["node_test"], width))
     console.print(match_table(candidates(document), document.get("match") or {}, width,
-                              noise=document.get("noise")))  # fmt: skip
+                              noise=document.get("noise"), circuit=document.get("circuit")))  # fmt: skip
     console.print(progress_panel(document.get("progress") or [], document.get("phases") or {},
                                  width, "progress over training (losses in nats)"))  # fmt: skip

@@ -26,7 +26,7 @@ THRESHOLDS = {
     "key_share": 0.02,  # compare.logits.KEY_SHARE
     "embed_key_factor": 4.0,  # compare.logits.EMBED_KEY_FACTOR
     "embed_mass": 0.9,  # compare.spectra.EMBED_MASS
-    "formed": 0.1,  # compare.progress.FORMED
+    "formed": 0.1,  # compare.circuit.FORMED
     "margin": 0.2,  # compare.match.MARGIN
     "di_clock": 0.5,  # compare.clockpizza.DI_CLOCK
     "gs_pizza": 0.9,  # compare.clockpizza.GS_PIZZA
@@ -183,14 +183,32 @@ _TERMS = [
         ("irreps", "representation", "irreducible representation", "rho", "ρ", "dim"),
     ),
     Term(
-        "basis, u",
+        "basis, node u",
         "circuit",
-        "Fourier (dlog for products) or irreps; u = x + y, x·y …",
+        "the basis and the node u: the value the logits read",
         """The circuit is sought in a basis — Fourier over Z_p for sums, over the discrete
         logs (Z_(p−1), generator g) for products, or a group's irreducible representations —
-        and a form u (±x ± y; in the dlog basis log u = ±log x ± log y; in a group a word
-        such as x·y or x·y·x⁻¹). The logit model is a function of u·c⁻¹ (u − c for sums).""",
-        ("basis", "u", "form"),
+        and through a node u(x, y): a value of the synthesized programs (each program's
+        value and its subexpressions of both inputs: x + y inside x + y + 5, x² + y²) or one
+        of the fixed forms ±x ± y (x·y, x/y in discrete logs; words such as x·y·x⁻¹ in a
+        group). The logit model is a function of u·c⁻¹ (u − c for sums). Every candidate node
+        is read and priced, its own bits L(u) under the grammar included, and the reading
+        that describes the network in the fewest bits is kept; `compare --node EXPR` reads
+        the network through a node of your choosing instead, against its controls 2·u and
+        inv(u).""",
+        ("basis", "u", "form", "node", "basis, u", "node test"),
+    ),
+    Term(
+        "embedding read through e",
+        "circuit",
+        "the function e(x) that the embedding places on circles",
+        """A network that adds embeds x as cos/sin(ω_k x); one that learned x² + y² embeds
+        cos/sin(ω_k x²). Among x and the programs' one-input subexpressions (x², x³, x⁻¹;
+        log x in discrete logs), e is the one whose waves at the key frequencies explain the
+        most of the centred embedding's squared norm (one least-squares fit). Beside it, the
+        same share when e's values are relabelled at random: what that many waves explain of
+        an embedding not placed by e. circles.png draws the embedding through e.""",
+        ("embedding node", "e(x)", "e", "embedding_node", "e relabelled at random"),
     ),
     Term(
         "logit share",
@@ -204,30 +222,45 @@ _TERMS = [
     Term(
         "embedding share",
         "circuit",
-        "frequency k's share of the embedding's squared norm",
-        """The embedding W_E (one row per symbol, mean row removed) transformed along the
-        symbols: the share of ‖W_E‖² at frequency k. A grokked network's embedding
-        concentrates on its key frequencies; spectrum.png draws it.""",
+        "frequency k's share of the embedding's squared norm (in e)",
+        """The embedding W_E (one row per symbol, mean row removed) read through its node e:
+        the share of ‖W_E‖² in the span of cos(ω_k e(x)) and sin(ω_k e(x)). For e = x (or
+        log x) this is the embedding's Fourier spectrum and the shares sum to 1; for a
+        two-to-one e such as x² each is a projection of its own. A grokked network's
+        embedding concentrates on its key frequencies; spectrum.png draws it.""",
         ("embedding_share",),
     ),
     Term(
         "α_k",
         "circuit",
-        "the weight of χ(u·c⁻¹) (2cos(ω_k(u − c))) in the model",
-        """The least-squares coefficient of the character in
-        logit(x, y, c) ≈ Σ_k α_k χ_k(u − c), χ_k(t) = 2cos(ω_k t) (for a group irrep ρ,
-        Σ_ρ α_ρ χ_ρ(u·c⁻¹)): α = ⟨L̃, χ⟩ / ‖χ‖² (characters of different irreps are
-        orthogonal, so each is fitted alone). The largest α is the frequency or irrep the
-        network leans on most.""",
-        ("alpha", "alpha_k", "a_k", "α"),
+        "the weight of frequency k's wave in the logit model",
+        """The logit model is Σ_k α_k χ_k(u − c) + β_k χ'_k(u − c), χ_k(t) = 2cos(ω_k t),
+        χ'_k(t) = 2sin(ω_k t) (for a group irrep ρ, Σ_ρ α_ρ χ_ρ(u·c⁻¹)), fitted by least
+        squares; the waves are orthogonal, so each coefficient is fitted alone. Without a
+        phase α_k is the coefficient itself; with one, the table shows the wave's amplitude
+        √(α_k² + β_k²). The largest is the frequency or irrep the network leans on most.""",
+        ("alpha", "alpha_k", "a_k", "α", "amplitude"),
+    ),
+    Term(
+        "φ_k",
+        "circuit",
+        "the phase of frequency k's wave: atan2(β_k, α_k)",
+        """A network that computes x + y + 5 through the node u = x + y writes
+        cos(ω_k(u − c) + φ_k) with φ_k = 5·ω_k: the same circuit with its output map
+        shifted. So over Z_m the model may give each key frequency a phase, at the price of a
+        second coefficient per frequency; the circuit with and without phases is priced and
+        the shorter kept. A non-abelian group has no such phase: a shifted output is another
+        node (u·g).""",
+        ("phase", "phi", "phi_k", "beta", "β_k"),
     ),
     Term(
         "key share",
         "circuit",
         "the key frequencies' share of the embedding's norm²",
-        """Σ over the key frequencies of the embedding share. It grows during circuit
-        formation; in the phases table it is measured at each checkpoint against the final
-        network's key frequencies.""",
+        """The share of ‖W_E‖² in the waves of e at the key frequencies, fitted jointly (for
+        e = x, the sum of their embedding shares). Beside it, the same for random frequency
+        sets of the same size. It grows during circuit formation; in the phases table it is
+        measured at each checkpoint against the final network's key frequencies.""",
         ("key_share", "key embedding share", "key frequencies' embedding share"),
     ),
     Term(
@@ -243,8 +276,12 @@ _TERMS = [
         "variance explained",
         "circuit",
         "logit variance explained by the model Σ α χ(u·c⁻¹)",
-        """fve = Σ_k α_k² ‖cos(ω_k(u − c))‖² / ‖L̃‖². Near 1 when the logits are the
-        Fourier circuit; near 0 for a memorizing network.""",
+        """fve = 1 − ‖L̃ − model‖² / ‖L̃‖² for the logit model on the key frequencies (with its
+        phases, if any), L̃ the logits with each class's mean removed. It can be no higher
+        than the node share — the part of ‖L̃‖² that is a function of u at all — and is
+        printed beside it: '30% of the 31% that is a function of u' says the model explains
+        nearly all that u can, while most of the logits vary with something other than u
+        (for S5, memorized detail). Near 0 for a memorizing network.""",
         ("fve", "logit model variance explained"),
     ),
     Term(
@@ -259,10 +296,14 @@ _TERMS = [
         "restricted loss",
         "circuit",
         "loss of the logits kept to the key frequencies/irreps",
-        """Keep only the circuit: restricted logits = mean_c + P_K L̃, where P_K projects the
-        centred logits onto the key directions cos/sin(ω_k u), k ∈ K. Their cross-entropy
-        over every input. At or below the full loss when the network's answer is carried by
-        the circuit; it falls during circuit formation (Nanda et al. 2023).""",
+        """Keep only the circuit: restricted logits = mean_c + P_K L̃, where P_K keeps, of each
+        class's logits as a function of u, the key directions cos/sin(ω_k u), k ∈ K. Their
+        cross-entropy over every input. At or below the full loss when the network's answer
+        is carried by the circuit; it falls during circuit formation (Nanda et al. 2023).
+        A circuit counts as found only if it is at most {formed:g} · log n. Beside it, the
+        median for random key sets of the same size: where the key irreps span most of the
+        functions of u (every irrep of S4 is key), that baseline is as low, and the report
+        says the measure cannot fail there.""",
         ("restricted",),
     ),
     Term(
@@ -286,10 +327,24 @@ _TERMS = [
         "faithfulness",
         "circuit",
         "inputs where the circuit's argmax = the network's",
-        """Run the extracted circuit argmax_c Σ_k α_k cos(ω_k(u − c)) as a program and compare
-        its answer with the network's on every valid input. At ≥ {faithful:.0%} the circuit
-        describes the network; below that the report says no circuit was found.""",
-        ("faithful", "argmax agreement"),
+        """Run the extracted circuit argmax_c Σ_k α_k χ_k(u − c) (+ its phase terms) as a
+        program and compare its answer with the network's on every valid input, and on the
+        held-out pairs alone. A circuit is found when both are ≥ {faithful:.0%}, its key
+        directions alone predict the task (restricted loss ≤ {formed:g} · log n) and, over
+        Z_m, its key frequencies span at most half the functions of u: with one positive α
+        the argmax of cos(ω(u − c)) is u whatever the network does, so agreement alone —
+        above all on training pairs it memorized — can pass by accident.""",
+        ("faithful", "argmax agreement", "found"),
+    ),
+    Term(
+        "random key sets",
+        "circuit",
+        "the same measure for random irrep sets of the same size",
+        """The baseline of a circuit measure that could pass by chance: the restricted loss
+        (median) and the key share (mean) for random sets of as many non-trivial
+        frequencies or irreps as the circuit has. A measure is evidence of the circuit only
+        well beyond its baseline.""",
+        ("key set baseline", "restricted loss baseline", "key share baseline"),
     ),
     Term(
         "neurons by frequency",
@@ -523,14 +578,16 @@ _TERMS = [
     ),
     Term(
         "node share",
-        "align",
-        "share of a layer's variance that is a function of u",
+        "circuit",
+        "share of the variance that is a function of the node u",
         """η²_u(H) = Σ_u N_u ‖h̄_u − h̄‖² / Σ_i ‖h_i − h̄‖², with h̄_u the mean activation
-        over the inputs whose program node (e.g. u = x + y) has that value. It ignores which
+        over the inputs whose program node (e.g. u = x + y) has that value. Of the logits
+        (section 4) it is the most any model read through u could explain, printed beside
+        variance explained. In synthcmp align it is taken per layer: it ignores which
         frequencies or which rotation a run uses, so two runs that implement the same program
-        on different circles score alike here even when their CKA is low. Baseline: the node's
-        values shuffled over the inputs, ≈ (n − 1)/(N − 1).""",
-        ("eta2", "η²", "node_share", "program level"),
+        on different circles score alike here even when their CKA is low. Baseline there: the
+        node's values shuffled over the inputs, ≈ (n − 1)/(N − 1).""",
+        ("eta2", "η²", "node_share", "program level", "function of u"),
     ),
     Term(
         "Jaccard",

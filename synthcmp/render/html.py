@@ -68,8 +68,10 @@ def caption(name: str, report: dict) -> str:
             if keys
             else "No frequency is key here (all bars grey)."
         )
+        e = circuit.get("embedding_node") or "x"
+        over = "the Fourier frequencies" if e == "x" else f"the Fourier frequencies of e(x) = {e}"
         return (
-            "How the token embedding's squared norm splits over the Fourier frequencies "
+            f"How the token embedding's squared norm splits over {over} "
             f"k = 1 … ⌊m/2⌋ (cos and sin together). {found} A network that groks concentrates "
             "its embedding on a few frequencies; one that memorizes spreads it over all."
         )
@@ -79,12 +81,14 @@ def caption(name: str, report: dict) -> str:
                 "No key frequency was found, so there is no circle to draw: no frequency "
                 "carries enough of the network's logits to be part of a Fourier circuit."
             )
+        e = circuit.get("embedding_node") or "x"
         return (
-            "Each residue x at its embedding's coordinates on the two directions that carry "
-            f"cos(ω_k x) and sin(ω_k x), one panel per key frequency (k = {keys}); the colour "
-            "is the angle ω_k·x the Fourier algorithm gives x. A ring whose colours run in "
-            "rainbow order means the network placed every residue where the algorithm puts "
-            "it; a shapeless cloud means it does not use that frequency."
+            f"Each residue x at its embedding's coordinates on the two directions that carry "
+            f"cos(ω_k e) and sin(ω_k e) for e = {e}, one panel per key frequency (k = {keys}); "
+            "the colour is the angle ω_k·e the Fourier algorithm gives it, and the label the "
+            f"value of e{' (x and −x share a point)' if e == 'x**2' else ''}. A ring whose "
+            "colours run in rainbow order means the network placed every value where the "
+            "algorithm puts it; a shapeless cloud means it does not use that frequency."
         )
     if name == "progress":
         return (

@@ -26,6 +26,7 @@ from synthcmp.render.compare import (
     fmt,
     get,
     match_table,
+    node_test_panel,
     panel,
     panel_width,
     pct,
@@ -121,9 +122,11 @@ def ladder_panel(rungs: list[dict], width: int) -> Panel:
     apart = [r for r in rungs if r.get("describes") == "network"]
     for r in data:
         bits = fmt(r.get("bits"), ",.1f") if r.get("bits") is not None else DASH
-        code = r.get("code") or ""
+        code = Text(r.get("code") or "")
         if r.get("bits") is None:
-            code = r.get("note") or code
+            code = Text(r.get("note") or code.plain)
+        if r.get("caveat"):
+            code.append(f" — {r['caveat']}", style="yellow")
         table.add_row(r.get("rung", DASH), r.get("what", DASH), bits, code)
     if apart:
         table.add_row("", "", "", "")
@@ -153,8 +156,10 @@ def render_report(
         comp = report["compare"]
         console.print(circuit_panel(comp.get("circuit"), width, TITLES["circuit"],
                                     comp.get("why") or ""))  # fmt: skip
+        if comp.get("node_test"):
+            console.print(node_test_panel(comp["node_test"], width))
         console.print(match_table(candidates(comp), comp.get("match") or {}, width,
-                                  TITLES["match"], comp.get("noise")))  # fmt: skip
+                                  TITLES["match"], comp.get("noise"), comp.get("circuit")))  # fmt: skip
         if "ladder" in report:
             console.print(ladder_panel(report["ladder"] or [], width))
         console.print(progress_panel(comp.get("progress") or [], comp.get("phases") or {},

@@ -76,8 +76,12 @@ def verdict(summary: dict) -> str:
         return f"grokked: test accuracy ≥ 99% from step {summary['grok_step']}"
     if summary["memorization_step"] is None:
         return f"did not memorize in {summary['steps']} steps (train accuracy {pct(final['train_acc'])})"
-    if final["test_acc"] <= 2 * chance + 0.01:
-        return f"memorized; test accuracy stays at chance (1/n = {pct(chance)})"
+    if abs(final["test_acc"] - chance) <= chance / 2 + 0.01:  # near 1/n, not merely low
+        return (f"memorized; test accuracy stays at chance ({pct(final['test_acc'])}; "
+                f"1/n = {pct(chance)})")  # fmt: skip
+    if final["test_acc"] < chance:
+        return (f"memorized; test accuracy {pct(final['test_acc'])}, below chance "
+                f"(1/n = {pct(chance)})")  # fmt: skip
     return (
         f"memorized, not grokked in {summary['steps']} steps "
         f"(test accuracy {pct(final['test_acc'])})"
