@@ -137,22 +137,37 @@ def read_embedding(
 
 def circle_coordinates(
     embedding: np.ndarray, node: Node, task: Task, key: list[int]
-) -> tuple[dict[int, np.ndarray], np.ndarray, np.ndarray]:
-    """For each key frequency k, every symbol's embedding on the plane that carries ω_k e(x).
+) -> tuple[dict[int, np.ndarray], np.ndarray]:
+    """For each key frequency k, every value of e on the plane where the embedding writes
+    ω_k e(x).
 
-    The directions of the (d-dimensional) embedding that carry frequency k of e are
-    ``v_c = Σ_t cos(ω_k e(t)) E[t]`` and ``v_s = Σ_t sin(ω_k e(t)) E[t]``; projecting every row
-    on an orthonormal basis of span(v_c, v_s) gives 2-D points. In a network that places e(x)
-    on circles they lie on one (an ellipse, up to scale), in the order of e(x)·k mod m.
-    Returns ({k: (rows, 2)}, the symbols of the rows, the position of e at each).
+    The embedding is fitted on the waves of e at all key frequencies at once,
+    ``E ≈ Σ_j [cos ω_j e, sin ω_j e] C_j`` (least squares); frequency k writes to the plane
+    spanned by the two rows of C_k. Each symbol's embedding, less the fitted parts of the
+    *other* key frequencies, is projected on that plane (an orthonormal basis of it) and
+    averaged over the symbols with the same value of e (x and −x under x²). In a network
+    that places e(x) on circles at ω_k the points lie on one (an ellipse, up to scale), in
+    the order of e·k mod m; what the waves do not explain stays in the points as scatter.
+    (Waves of a two-to-one e overlap across frequencies: removing the others first keeps
+    their leakage out of each plane.) Frequency m/2 has no sine — cos(π t) = ±1 is a sign,
+    two points rather than a circle — and gets no panel. Returns ({k: (values, 2)}, the
+    position of each value).
     """
-    pos = symbol_positions(node, task)
-    symbols = np.flatnonzero(pos >= 0)
-    E, t = centered_rows(embedding, pos)
+    E, t = centered_rows(embedding, symbol_positions(node, task))
+    m = node.basis.m
+    W = waves_of(t, key, m)  # (rows, 2K): cos for each k, then sin for each k
+    C, *_ = np.linalg.lstsq(W, E, rcond=None)  # (2K, d)
+    values, inverse = np.unique(t, return_inverse=True)
+    counts = np.bincount(inverse)
     coords = {}
-    for k in key:
-        W = waves_of(t, [k], node.basis.m)
-        plane = W.T @ E  # (2, d)
-        q, _ = np.linalg.qr(plane.T)
-        coords[int(k)] = E @ q
-    return coords, symbols, t
+    K = len(key)
+    for i, k in enumerate(key):
+        if 2 * k == m:
+            continue
+        own = [i, K + i]
+        others = [j for j in range(2 * K) if j not in own]
+        rest = E - W[:, others] @ C[others]
+        q, _ = np.linalg.qr(C[own].T)  # (d, 2)
+        flat = rest @ q
+        coords[int(k)] = np.stack([np.bincount(inverse, flat[:, j]) / counts for j in (0, 1)], 1)
+    return coords, values

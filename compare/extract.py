@@ -33,7 +33,7 @@ from functools import cached_property
 import numpy as np
 
 from compare.circuit import COMPACT, Circuit, circuit_found, circuit_sympy
-from compare.embedding import key_share, read_embedding
+from compare.embedding import key_share, read_embedding, symbol_positions
 from compare.logits import (
     LogitFit,
     Node,
@@ -92,10 +92,13 @@ def read_node(
 
 
 def reading_order(r: NodeReading) -> tuple:
-    """Found readings first, fewest bits; then the most variance explained, cheapest node."""
+    """Found readings first, fewest bits; then the most variance explained over the inputs
+    read (to two decimals: a node that leaves out x = 0 explains a sliver more of fewer
+    inputs, and is no better a reading), the cheapest node."""
     if r.found:
         return (0, r.program.bits, 0.0)
-    return (1, -r.fve, r.fit.node.bits)
+    coverage = r.fit.covered / max(int(r.fit.layout.scope.sum()), 1)
+    return (1, -round(r.fve * coverage, 2), r.fit.node.bits)
 
 
 def choose_node(
@@ -189,7 +192,10 @@ def extract_circuit(
 
     neuron = {}
     if neurons is not None:
-        nf, ns = neuron_frequencies(np.asarray(neurons, dtype=np.float64), basis)
+        through = None  # read through e where the embedding is placed by something else than x
+        if emb is not None and emb.node.text != "x" and basis.kind != "irreps":
+            through = symbol_positions(emb.node, task)
+        nf, ns = neuron_frequencies(np.asarray(neurons, dtype=np.float64), basis, through)
         alive = ns > 0
         clusters: dict[str, int] = {}
         for k in nf[alive]:

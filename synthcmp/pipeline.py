@@ -320,12 +320,10 @@ def draw_plots(run_dir: Path, task: Task, report: dict, result) -> dict[str, str
             names=circuit.irrep_names if irreps else None,
         )  # fmt: skip
         if not irreps:
-            coords, _, positions = circle_coordinates(
+            coords, positions = circle_coordinates(
                 seen.embedding, Node(basis, e), task, circuit.key_frequencies)
-            _, first = np.unique(positions, return_index=True)  # x and −x under x²: one point
             drawn["circles"] = plots.plot_circles(
-                {k: xy[first] for k, xy in coords.items()}, positions[first],
-                basis.residue[positions[first]], basis.m, run_dir / PLOTS["circles"],
+                coords, positions, basis.residue[positions], basis.m, run_dir / PLOTS["circles"],
                 f"{title} — each residue's {'x' if e == 'x' else e} on (cos, sin) of a key "
                 "frequency" + (" (in discrete logs)" if circuit.basis == "dlog" else ""),
             )  # fmt: skip

@@ -193,3 +193,21 @@ def test_a_score_that_was_not_measured_is_neither_evidence_nor_its_absence():
                                                              "intervention": 0.0})  # fmt: skip
     said = separates({"logit_correlation": 1.0, "intervention": float("nan")}, [control])
     assert said == {"logit_correlation": True, "intervention": None}
+
+
+@pytest.mark.parametrize("basis", ["additive", "dlog"])
+def test_through_x_the_embedding_spectrum_is_its_fourier_spectrum(basis):
+    """Read through e = x (log x in the dlog basis) the shares are Parseval's: they sum to 1
+    and equal the FFT energies of the rows laid out by position."""
+    from compare.embedding import node_spectrum
+    from compare.fourier import spectrum
+
+    task = get_task("modmul", p=P)
+    b = additive_basis(P) if basis == "additive" else dlog_basis(P)
+    E = np.random.default_rng(3).standard_normal((P, 8))
+    share = node_spectrum(E, Node(b, "x"), task)
+    rows = b.reindex(E, axes=(0,))
+    rows = rows - rows.mean(axis=0)
+    expected = spectrum(rows) / (rows**2).sum()
+    expected[0] = 0.0
+    assert np.allclose(share, expected) and np.isclose(share.sum(), 1.0)

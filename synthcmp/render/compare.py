@@ -158,7 +158,8 @@ def circuit_panel(
 
         named = ", ".join(f"{label(k)}: {v}" for k, v in
                           sorted(clusters.items(), key=lambda kv: -kv[1]) if k != "0")  # fmt: skip
-        rows.append((f"neurons by {what} ({c['neuron_layer']})",
+        of_e = f" of e = {e}" if e and e != "x" and not irreps else ""
+        rows.append((f"neurons by {what}{of_e} ({c['neuron_layer']})",
                      f"{named or DASH}; other {clusters.get('0', 0)}; "
                      f"{pct(c.get('neuron_key_fraction'))} on a key {what}"))  # fmt: skip
     for label_, value in rows:
