@@ -89,10 +89,10 @@ def main() -> None:
     if not runs:
         ap.error("give run folders or --train TASK")
     rows = [bench(run_dir, args.top) for run_dir in runs]
-    print(f"{'run':<14} {'nodes':>5} {'node read':<22} {'found':<5} {'ckpts':>5} "
+    print(f"{'run':<14} {'nodes':>5} {'node read':<34} {'found':<5} {'ckpts':>5} "
           f"{'read s':>7} {'extract+match s':>15} {'progress s':>10}  verdict")  # fmt: skip
     for r in rows:
-        print(f"{r['run']:<14} {r['nodes']:>5} {r['node'] + ' (' + r['basis'] + ')':<22} "
+        print(f"{r['run']:<14} {r['nodes']:>5} {r['node'] + ' (' + r['basis'] + ')':<34} "
               f"{'yes' if r['found'] else 'no':<5} {r['checkpoints']:>5} {r['read']:>7.2f} "
               f"{r['extract+match']:>15.2f} {r['progress']:>10.2f}  {r['verdict']}")  # fmt: skip
     at97 = [r for r in rows if r["run"].endswith("p=97")]

@@ -5,10 +5,17 @@ training pairs?"; the trainer (:mod:`neural`) produces a network that fits them 
 This package asks which program the network *is*:
 
 * :mod:`compare.fourier` — the Fourier basis over Z_n and the discrete-log basis;
-* :mod:`compare.logits` — the form u, key frequencies, the logit model
-  ``logit(x, y, c) ≈ Σ_k α_k cos(ω_k(u − c))``, restricted and excluded loss;
-* :mod:`compare.spectra` — the embedding's spectrum, neuron frequencies, circle coordinates;
-* :mod:`compare.circuit` — the circuit as a program: predictions, bits, faithfulness;
+* :mod:`compare.nodes` — the candidate nodes u(x, y) and e(x), proposed by the programs;
+* :mod:`compare.logits` — the logits read through a node u: key frequencies, the node share,
+  restricted and excluded loss;
+* :mod:`compare.readout` — the logit model ``Σ_k α_k cos(ω_k(u − c)) (+ phases)`` as a
+  program: its argmax, faithfulness and bits;
+* :mod:`compare.embedding` — the embedding read through a one-input node e: its spectrum,
+  the node it places on circles, circle coordinates;
+* :mod:`compare.spectra` — how concentrated the embedding is, the neurons' frequencies;
+* :mod:`compare.extract` — every candidate node read, the best kept, measured with baselines;
+* :mod:`compare.circuit` — the extracted circuit: its fields, sympy, graph and predictions;
+* :mod:`compare.branches` — a conditional read per branch; a node the user names, tested;
 * :mod:`compare.match` — behaviour, spectrum and intermediates per program, and the verdict;
 * :mod:`compare.progress` — the same measures over the checkpoints, and the phases;
 * :mod:`compare.network` — one batched pass over all n² inputs with the activation cache;

@@ -97,7 +97,7 @@ class CompareResult(JsonMixin):
 @dataclass(frozen=True)
 class Analysis:
     """One network taken apart: the analysis used, its circuit, each candidate's match, the
-    verdict, the logit fit (basis and form, which the progress measures hold fixed) and the
+    verdict, the logit fit (basis and node, which the progress measures hold fixed) and the
     probe itself."""
 
     analysis: str

@@ -187,11 +187,10 @@ class Circuit(JsonMixin):
             faithful(self.key_frequencies, self.faithfulness, self.faithfulness_test),
             self.basis, self.key_span, self.restricted_loss, self.chance_loss)  # fmt: skip
 
-    def to_json(self) -> dict:
-        """The fields, and what a report says of them without the code: ``found``,
-        ``measures_can_fail`` and ``why_not_found``."""
-        return {**super().to_json(), "found": self.found,
-                "measures_can_fail": self.measures_can_fail,
+    def json_derived(self) -> dict:
+        """What a report says of the fields without the code, written beside them in the
+        JSON (:func:`taskcore.serial.to_jsonable`; ignored when read back)."""
+        return {"found": self.found, "measures_can_fail": self.measures_can_fail,
                 "why_not_found": self.why_not_found()}  # fmt: skip
 
     def why_not_found(self) -> str:

@@ -14,6 +14,7 @@ circuit code asks of a group:
 * :meth:`energy` — ‖P_ρ a‖² of a function (along axis 0) per irrep: Parseval, they sum to ‖a‖²;
 * :meth:`project` — the part of a function in the chosen irreps;
 * :meth:`character` — χ_ρ on every position, and ``quotient[u, c]`` = the position of u·c⁻¹;
+  :meth:`quadrature` — its phase partner where ρ has one (2sin(ω_k t) for Z_m);
 * :meth:`cross_energy` — the energy of a function of two group elements per pair of irreps;
 * :meth:`features` — an orthonormal basis of the chosen irreps' subspace, evaluated at
   given positions (what a linear probe of "the value of u in these irreps" reads).

@@ -30,7 +30,7 @@ import numpy as np
 from compare.fourier import Basis
 from compare.logits import FORMS, Node, candidate_bases
 from taskcore.errors import TaskError
-from taskcore.language import Expr, parse
+from taskcore.language import Expr
 from taskcore.table import Task
 
 EMBEDDING_DEFAULTS = ("x", "x**2", "x**3", "inv(x)")  # besides the programs' own (mod p)
@@ -134,5 +134,4 @@ def user_node(text: str, task: Task) -> Expr:
     if depends_on(e) != {"x", "y"}:
         raise TaskError(f"--node {text!r} must depend on both x and y: the logits are read "
                         "through a value of the whole input")  # fmt: skip
-    parse(e.to_text())
     return e

@@ -3,7 +3,7 @@ length of the network over training.
 
 Nanda et al. 2023 showed that grokking is not a sudden event but three phases, visible in
 measures that look *inside* the network rather than at its accuracy. With C = log n the
-chance loss, the final network's circuit (basis, form, key frequencies) held fixed and
+chance loss, the final network's circuit (basis, node, key frequencies) held fixed and
 measured at every checkpoint:
 
 1. **memorization** — train loss falls while test and restricted loss stay near chance: the
@@ -33,12 +33,17 @@ the test loss.
 
 **Description length over training** (:func:`dl_curve`). At every checkpoint the training
 labels are coded two ways under the one two-part code of :mod:`synth.mdl`: by the circuit
-extracted from *that* checkpoint (its own key frequencies and α, in the final basis and
-form) plus its exceptions, or as the literal table; the shorter one is the network's
-description length there. The circuit counts only where it is faithful to that checkpoint's
-network: a single key frequency with a positive α already makes the circuit's argmax exact,
-long before that component decides what the network answers. For a network that groks this falls from the table's bits to
-about the program's bits: the memorizing program replaced by a short one.
+extracted from *that* checkpoint (its own key frequencies and α, through the final node)
+plus its exceptions, or as the literal table; the shorter one is the network's description
+length there. The circuit counts only where it is *found* at that checkpoint
+(:func:`compare.circuit.circuit_found`: faithful to that network on the inputs and on the
+held-out pairs, compact, its key directions alone predicting the task) — a single key
+frequency with a positive α already makes the circuit's argmax exact, long before that
+component decides what the network answers. For a network that groks this falls from the
+table's bits to about the program's bits: the memorizing program replaced by a short one.
+
+The phase ends are ordered by definition: circuit formation is looked for from the end of
+memorization on, and cleanup ends no earlier than circuit formation.
 """
 
 from __future__ import annotations

@@ -10,7 +10,10 @@ its own idea of NaN. Here there is one rule set, driven by the type hints:
 * JSON has no NaN or infinity, so a non-finite float is written as ``null`` and a ``null`` read
   into a field typed ``float`` comes back as NaN (a field typed ``float | None`` keeps ``None``);
 * reading ignores keys the class does not know and fills missing ones from the defaults, so an
-  older or newer document still loads.
+  older or newer document still loads;
+* a class may write what follows from its fields beside them (a method ``json_derived()``
+  returning a dict, e.g. a circuit's ``found``), so a report rendered from the JSON alone says
+  what the code would; being derived, those keys are ignored when read back.
 
 Use it by inheriting :class:`JsonMixin`, or call :func:`to_jsonable` / :func:`from_jsonable`.
 """
@@ -33,11 +36,13 @@ T = TypeVar("T")
 def to_jsonable(value: Any) -> Any:
     """``value`` as plain JSON data (dicts, lists, str, int, float, bool, None)."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
+        out = {
             f.name: to_jsonable(getattr(value, f.name))
             for f in dataclasses.fields(value)
             if f.metadata.get("json", True)
         }
+        derived = getattr(value, "json_derived", None)
+        return {**out, **to_jsonable(derived())} if callable(derived) else out
     if isinstance(value, dict):
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

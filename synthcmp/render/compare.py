@@ -78,8 +78,8 @@ def basis_name(c: dict) -> str:
 
 
 def with_baseline(value: str, baseline, what: str = "random key sets") -> str:
-    """``value (random key sets: b)``, or the value alone where there is no baseline."""
-    b = fmt(baseline, ".1%") if isinstance(baseline, float) and baseline <= 1.0 else fmt(baseline)
+    """``value (random key sets: b)`` with b as a share, or the value alone without one."""
+    b = pct(baseline)
     return value if b == DASH else f"{value} ({what}: {b})"
 
 
@@ -158,9 +158,9 @@ def circuit_panel(
 
         named = ", ".join(f"{label(k)}: {v}" for k, v in
                           sorted(clusters.items(), key=lambda kv: -kv[1]) if k != "0")  # fmt: skip
-        of_e = f" of e = {e}" if e and e != "x" and not irreps else ""
-        rows.append((f"neurons by {what}{of_e} ({c['neuron_layer']})",
-                     f"{named or DASH}; other {clusters.get('0', 0)}; "
+        of_e = f"in e = {e}: " if e and e != "x" and not irreps else ""
+        rows.append((f"neurons by {what} ({c['neuron_layer']})",
+                     f"{of_e}{named or DASH}; other {clusters.get('0', 0)}; "
                      f"{pct(c.get('neuron_key_fraction'))} on a key {what}"))  # fmt: skip
     for label_, value in rows:
         stats.add_row(label_, value)
