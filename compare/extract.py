@@ -49,6 +49,7 @@ from compare.logits import (
 from compare.nodes import embedding_nodes, logit_nodes
 from compare.readout import CircuitProgram, best_program, fve
 from compare.spectra import frequencies_for_mass, neuron_frequencies
+from taskcore.errors import TaskError
 from taskcore.table import Split, Task
 
 BASELINE_DRAWS = 8  # random key sets per baseline
@@ -118,6 +119,9 @@ def choose_node(
         seen.add(signature)
         readings.append(read_node(logits, task, split, fit_node(logits, node, task, layout),
                                   n_bases))  # fmt: skip
+    if not readings:
+        names = ", ".join(dict.fromkeys(nd.text for nd in nodes)) or "none"
+        raise TaskError(f"no candidate node is defined on any input of the task ({names})")
     return min(readings, key=reading_order)
 
 

@@ -134,4 +134,7 @@ def user_node(text: str, task: Task) -> Expr:
     if depends_on(e) != {"x", "y"}:
         raise TaskError(f"--node {text!r} must depend on both x and y: the logits are read "
                         "through a value of the whole input")  # fmt: skip
+    x, y = np.meshgrid(np.arange(task.n), np.arange(task.n), indexing="ij")
+    if not (task.algebra.evaluate(e, x, y)[1] & task.domain).any():
+        raise TaskError(f"--node {text!r} is not defined on any input of the task")
     return e

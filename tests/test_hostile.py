@@ -169,6 +169,7 @@ CASES = {
     "node-one-input": ("compare {run} --node 'x**2'", "both x and y"),
     "node-constant": ("compare {run} --node 3", "both x and y"),
     "node-not-the-language": ("compare {run} --node 'x @ y'", "not allowed"),
+    "node-defined-nowhere": ("compare {run} --node 'inv(x - x) + y'", "not defined on any"),
     "device-unknown": ("train modadd --p 7 --steps 2 --device foo", "foo"),
     "device-meta": ("train modadd --p 7 --steps 2 --device meta", "meta"),
     "run-device-unknown": ("run modadd --p 7 --steps 2 --device foo", "foo"),
