@@ -25,7 +25,7 @@ import numpy as np
 
 from compare.fourier import Basis
 from compare.logits import Node
-from compare.readout import Readout, faithful, quantize
+from compare.readout import Readout, best_positions, faithful, quantize
 from taskcore.events import FAITHFUL
 from taskcore.serial import JsonMixin
 
@@ -243,8 +243,7 @@ class Circuit(JsonMixin):
         node = self.node_obj()
         readout = self.readout()
         readout = readout.with_coefficients(quantize(readout.coefficients, self.quant_bits))
-        h = node.basis.harmonics
-        best = node.basis.residue[readout.model(h)[h.quotient].argmax(axis=1)]
+        best = node.basis.residue[best_positions(node.basis.harmonics, readout)]
         u = node.positions(task.algebra)
         pred = np.where(u >= 0, best[np.maximum(u, 0)], -1 if self.zero_class is None
                         else self.zero_class)  # fmt: skip

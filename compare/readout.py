@@ -123,10 +123,9 @@ def quantize(coefficients: np.ndarray, q: int) -> np.ndarray:
     return np.round(coefficients * scale) / scale
 
 
-def best_positions(fit: LogitFit, readout: Readout) -> np.ndarray:
+def best_positions(harmonics, readout: Readout) -> np.ndarray:
     """(m,): for each value position of u, the class position the model puts first."""
-    h = fit.harmonics
-    return readout.model(h)[h.quotient].argmax(axis=1)
+    return readout.model(harmonics)[harmonics.quotient].argmax(axis=1)
 
 
 def template_bits(
@@ -190,9 +189,9 @@ def circuit_program(
     off = scope & ~layout.cover
     zero_class = int(logits[off].mean(axis=0).argmax()) if off.any() else None
     readout = fit_readout(fit, key, phased)
-    exact = best_positions(fit, readout)
+    exact = best_positions(fit.harmonics, readout)
     q = next((q for q in range(1, MAX_QUANT_BITS + 1)
-              if np.array_equal(best_positions(fit, readout.with_coefficients(
+              if np.array_equal(best_positions(fit.harmonics, readout.with_coefficients(
                   quantize(readout.coefficients, q))), exact)), MAX_QUANT_BITS)  # fmt: skip
     prediction = np.full((n, n), -1, dtype=np.int64)
     prediction[layout.cover] = basis.residue[exact][layout.u[layout.cover]]

@@ -62,8 +62,8 @@ def test_without_a_phase_a_shifted_sum_is_not_read_through_x_plus_y():
     plain, phased = fit_readout(fit, KEY, False), fit_readout(fit, KEY, True)
     assert fve(fit, phased) > 0.95 and fve(fit, plain) < fve(fit, phased) - 0.2
     u = np.arange(P)
-    assert np.array_equal(best_positions(fit, phased), (u + 5) % P)  # peaks at c = u + 5
-    assert not np.array_equal(best_positions(fit, plain), (u + 5) % P)
+    assert np.array_equal(best_positions(fit.harmonics, phased), (u + 5) % P)  # peaks at c = u + 5
+    assert not np.array_equal(best_positions(fit.harmonics, plain), (u + 5) % P)
     expected = 5 * omega(np.array(KEY), P)  # cos(ω(u − c) + 5ω): φ_k = −5ω_k (mod 2π)
     assert np.allclose(np.cos(phased.phase() + expected), 1.0, atol=1e-3)
 
