@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from compare.fourier import Basis
+from compare.basis import Basis
 from compare.logits import Node
 from compare.readout import Readout, best_positions, faithful, quantize
 from taskcore.events import FAITHFUL

@@ -27,7 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from compare.fourier import Basis, omega
+from compare.basis import Basis
+from compare.fourier import omega
 from compare.logits import Node
 from taskcore.table import Task
 

@@ -17,17 +17,14 @@ rows cos/sin of one frequency always count together, because a rotation of the c
 
 Multiplication mod a prime p is addition in disguise: with a primitive root g every
 nonzero x is ``g^i`` for one ``i = log x ∈ Z_{p−1}``, and ``x·y = g^(log x + log y)``.
-Re-indexing residues by their discrete log (the :class:`Basis` of kind ``"dlog"``) turns
+Re-indexing residues by their discrete log (the :class:`~compare.basis.Basis` of kind
+``"dlog"``) turns
 a network that multiplies into one that adds over Z_{p−1}, and the same Fourier analysis
 applies there. 0 has no logarithm: the dlog basis covers the p − 1 nonzero residues only,
 and whoever uses it must treat x = 0 (and y = 0, and the class 0) explicitly.
 """
 
 from __future__ import annotations
-
-import functools
-from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 
@@ -130,74 +127,3 @@ def primitive_root(p: int) -> int:
 
 def _is_prime(q: int) -> bool:
     return q >= 2 and all(q % d for d in range(2, int(q**0.5) + 1))
-
-
-@dataclass(frozen=True)
-class Basis:
-    """How symbols are laid out as elements of a group before harmonic analysis.
-
-    ``kind == "additive"``: position i is the residue i, on Z_n (m = n).
-    ``kind == "dlog"``: position i is the residue g^i mod p, on Z_{p−1} (m = p − 1); 0 has
-    no position. ``kind == "irreps"``: the symbols are the elements of ``group`` (S5, D13…),
-    position i is element i, and the analysis uses the group's irreducible representations.
-    In all three, ``residue[i]`` is the symbol at position i and ``position[r]`` its inverse
-    (−1 for 0 in the dlog basis). A task ``x ∘ y`` that is the group's operation becomes
-    ``i · j`` on positions; ``harmonics`` is the analysis of that group
-    (:mod:`compare.harmonics`).
-    """
-
-    kind: str  # "additive" | "dlog" | "irreps"
-    n: int  # symbols of the task
-    g: int = 0  # the primitive root, for "dlog"
-    group: str | None = None  # the group, for "irreps"
-
-    @property
-    def m(self) -> int:
-        """The order of the group the analysis runs over."""
-        return self.n - 1 if self.kind == "dlog" else self.n
-
-    @cached_property
-    def residue(self) -> np.ndarray:
-        if self.kind != "dlog":
-            return np.arange(self.n)
-        return np.array([pow(self.g, i, self.n) for i in range(self.n - 1)], dtype=np.int64)
-
-    @cached_property
-    def position(self) -> np.ndarray:
-        pos = np.full(self.n, -1, dtype=np.int64)
-        pos[self.residue] = np.arange(self.m)
-        return pos
-
-    @property
-    def harmonics(self):
-        """The harmonic analysis of the group of positions: Fourier over Z_m, or irreps
-        (one per group for the process: S6's isotypic bases take seconds to compute)."""
-        return _harmonics(self.kind, self.m, self.group)
-
-    def reindex(self, a: np.ndarray, axes: tuple[int, ...] = (0,)) -> np.ndarray:
-        """``a`` read at ``residue[i]`` along each of ``axes``: from symbol order to positions."""
-        for axis in axes:
-            a = np.take(a, self.residue, axis=axis)
-        return a
-
-
-def additive_basis(n: int) -> Basis:
-    return Basis("additive", n)
-
-
-def dlog_basis(p: int) -> Basis:
-    """The discrete-log basis mod a prime p, with its smallest primitive root."""
-    return Basis("dlog", p, primitive_root(p))
-
-
-def irreps_basis(group: str, n: int) -> Basis:
-    """The elements of ``group`` (a name such as "S5") in their own order."""
-    return Basis("irreps", n, group=group)
-
-
-@functools.cache
-def _harmonics(kind: str, m: int, group: str | None):
-    from compare.harmonics import Cyclic, Irreducible
-    from taskcore.groups import group_by_name
-
-    return Irreducible(group_by_name(group)) if kind == "irreps" else Cyclic(m)

@@ -22,7 +22,7 @@ into ``logit(c) = scale · Σ_k cos(ω_k(u − c))``, largest at ``c = u``.
   same, without attention.
 
 ``sign = -1`` builds u = x − y instead (the subtraction variant). With ``basis`` a
-discrete-log :class:`~compare.fourier.Basis` every wave is taken of ``log t`` instead of
+discrete-log :class:`~compare.basis.Basis` every wave is taken of ``log t`` instead of
 ``t`` (over Z_{p−1}), which makes the same wiring compute x·y (or x/y); the symbol 0 has
 no log and embeds as zero, so every product with it vanishes, all logits are 0 and the
 argmax is class 0 — which is x·0 = 0.
@@ -33,7 +33,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from compare.fourier import Basis, additive_basis, omega
+from compare.basis import Basis, additive_basis
+from compare.fourier import omega
 
 
 def _waves(n: int, key: list[int], basis: Basis | None = None) -> np.ndarray:

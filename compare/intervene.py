@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from compare.fourier import Basis
+from compare.basis import Basis
 from taskcore.algebra import Algebra
 from taskcore.language import Expr
 

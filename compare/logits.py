@@ -14,7 +14,7 @@ representations ρ in place of frequencies: ``logit(x, y, c) ≈ Σ_ρ α_ρ χ_
 u = x·y. Both are one computation here, against :class:`~compare.harmonics.Harmonics`.
 
 **The node u.** What the logits are read through is a *node*: a program value u(x, y) in
-the ``--expr`` language, laid out on the positions of a :class:`~compare.fourier.Basis`
+the ``--expr`` language, laid out on the positions of a :class:`~compare.basis.Basis`
 (its residue in the additive basis, its discrete log in the dlog basis, the element itself
 in a group). Nodes are not a fixed list: they come from the synthesized programs — each
 program's value and its subexpressions in both variables (:mod:`compare.nodes`) — beside
@@ -70,7 +70,7 @@ from functools import cached_property
 
 import numpy as np
 
-from compare.fourier import Basis, additive_basis, dlog_basis, irreps_basis
+from compare.basis import Basis, additive_basis, dlog_basis, irreps_basis
 from taskcore.algebra import Algebra
 from taskcore.language import parse
 from taskcore.table import Split, Task, is_prime

@@ -27,7 +27,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from compare.fourier import Basis
+from compare.basis import Basis
 from compare.logits import FORMS, Node, candidate_bases
 from taskcore.errors import TaskError
 from taskcore.language import Expr

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from compare.fourier import Basis, omega
+from compare.basis import Basis
+from compare.fourier import omega
 
 EMBED_MASS = 0.9  # "how many frequencies carry 90% of the embedding"
 

@@ -5,7 +5,7 @@ The stages run in this order, all on ``task.split(config.train_frac, config.seed
 1. **synth** — the shortest programs for the training pairs (:func:`synth.synthesize`);
 2. **train** — the network, stored in the run folder (:func:`neural.train`);
 3. **compare** — the network's circuit, matched against the programs (:func:`compare.compare_run`);
-4. **plots** — the figures of :mod:`synthcmp.plots`, drawn from the run.
+4. **plots** — the figures of :mod:`synthcmp.render.figures.run`, drawn from the run.
 
 The result is ``report.json`` in the run folder: ``task``, ``synth``, ``train`` and
 ``compare`` hold the documents that ``synthcmp synth/train/compare --json`` print, and
@@ -292,7 +292,7 @@ def draw_plots(run_dir: Path, task: Task, report: dict, result) -> dict[str, str
     {figure: file name}. Figures of a circuit are drawn only where there is one."""
     from neural.store import read_metrics
     from synth import parse_program
-    from synthcmp import plots
+    from synthcmp.render.figures import run as plots
 
     comp = report["compare"]
     phases = {k: v for k, v in comp["phases"].items() if k in plots.PHASE_COLORS}

@@ -6,11 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from compare.basis import additive_basis, dlog_basis
 from compare.circuit import Circuit
 from compare.extract import extract_circuit
 from compare.fourier import (
-    additive_basis,
-    dlog_basis,
     fourier_basis,
     omega,
     primitive_root,

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from compare import analyse_model
-from compare.fourier import dlog_basis
+from compare.basis import dlog_basis
 from compare.handbuilt import fourier_mlp, fourier_transformer
 from compare.match import MEMORIZATION
 from compare.network import probe

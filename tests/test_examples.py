@@ -50,19 +50,23 @@ def test_help_explains_and_runs_nothing(example):
     assert done.stdout.startswith("usage:") and "--quick" in done.stdout
 
 
-@pytest.mark.parametrize("args", [["--frac"], ["--frac", "x"], ["--frac", "1.5"], ["--bogus"]])
-def test_power_operations_rejects_a_bad_option_in_one_usage_error(args):
-    done = run(EXAMPLES[-1], "--quick", *args, timeout=60)
-    assert done.returncode == 2
-    assert (
-        "Traceback" not in done.stderr
-        and done.stderr.strip().splitlines()[-1].startswith("usage:") is False
-    )
+@pytest.mark.parametrize(
+    "args, said",
+    [(["--frac"], "expected one argument"), (["--frac", "x"], "not a number"),
+     (["--frac", "1.5"], "between 0 and 1"), (["--bogus"], "unrecognized arguments")],
+)  # fmt: skip
+def test_power_operations_rejects_a_bad_option_in_one_usage_error(args, said):
+    example = next(e for e in EXAMPLES if e.name == "04_power_operations.py")
+    done = run(example, "--quick", *args, timeout=60)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and "Traceback" not in done.stderr and not done.stdout
+    assert lines[0].startswith("usage: 04_power_operations.py")
+    assert lines[-1].startswith("04_power_operations.py: error:") and said in lines[-1]
 
 
 def test_lookup_vs_modadd_says_what_it_is_doing():
     """Each stage is announced before it runs (the full run was silent for ~50 s)."""
-    done = quick(EXAMPLES[1])
+    done = quick(next(e for e in EXAMPLES if e.name == "02_lookup_vs_modadd.py"))
     stages = [line.strip() for line in done.stdout.splitlines() if line.startswith("  ")]
     for stage in ("searching for the shortest programs", "training the network",
                   "extracting the circuit"):  # fmt: skip

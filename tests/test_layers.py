@@ -50,14 +50,6 @@ def test_imports_only_point_down(package):
     assert not {k: v for k, v in wrong.items() if v}, wrong
 
 
-@pytest.mark.parametrize("package", ["taskcore", "synth", "neural", "compare"])
-def test_no_module_below_the_shell_is_long(package):
-    """Small modules with one job each: none of the engine modules passes ~400 lines."""
-    long = {p.name: n for p in (ROOT / package).glob("*.py")
-            if (n := len(p.read_text().splitlines())) > 420}  # fmt: skip
-    assert not long, long
-
-
 def run_python(code: str) -> None:
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
@@ -80,3 +72,60 @@ def test_engines_never_import_the_shell():
         "bad = [m for m in sys.modules if m.split('.')[0] in ('synthcmp', 'rich', 'click')]; "
         "assert not bad, bad"
     )
+
+
+def module_graph() -> dict[str, set[str]]:
+    """module → the project modules it imports (at top level or inside functions), with
+    ``from package import name`` counted as the module ``package.name`` where that exists.
+    Imports for type checkers only (under ``if TYPE_CHECKING:``) never run and do not count."""
+    modules = {".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): p
+               for pkg in PACKAGES for p in (ROOT / pkg).rglob("*.py")}  # fmt: skip
+    graph = {}
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        edges = set()
+        tree = ast.parse(path.read_text())
+        typing_only = {id(n) for block in ast.walk(tree) if isinstance(block, ast.If)
+                       and getattr(block.test, "id", "") == "TYPE_CHECKING"
+                       for n in ast.walk(block)}  # fmt: skip
+        for node in ast.walk(tree):
+            if id(node) in typing_only:
+                continue
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join([*parent, base] if base else parent)
+                targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base
+                           for a in node.names]  # fmt: skip
+            else:
+                continue
+            edges.update(t for t in targets if t in modules and t != name)
+        graph[name] = edges
+    return graph
+
+
+def test_no_module_imports_itself_through_others():
+    """No import cycles between modules (a package's __init__ re-exporting its modules is the
+    package, not a cycle, so edges into an ``__init__`` from its own modules are left out)."""
+    graph = module_graph()
+    for name, edges in graph.items():
+        graph[name] = {t for t in edges if not name.startswith(t + ".")}
+    seen: dict[str, int] = {}  # 1: on the path, 2: done
+    cycles = []
+
+    def visit(node: str, path: list[str]) -> None:
+        seen[node] = 1
+        for nxt in sorted(graph[node]):
+            if seen.get(nxt) == 1:
+                cycles.append(path[path.index(nxt):] + [nxt])
+            elif nxt not in seen:
+                visit(nxt, [*path, nxt])
+        seen[node] = 2
+
+    for start in sorted(graph):
+        if start not in seen:
+            visit(start, [start])
+    assert not cycles, cycles

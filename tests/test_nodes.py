@@ -12,10 +12,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from compare.basis import additive_basis, dlog_basis
 from compare.branches import read_branches, read_user_node
 from compare.embedding import read_embedding
 from compare.extract import extract_circuit
-from compare.fourier import additive_basis, dlog_basis, omega
+from compare.fourier import omega
 from compare.logits import Node, fit_node
 from compare.match import ProgramMatch, separates
 from compare.nodes import embedding_nodes, logit_nodes, near_misses

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from synthcmp import plots
+from synthcmp.render import report
+from synthcmp.render.figures import run as plots
 
 PHASES = {"memorization": 20, "circuit_formation": 60, "cleanup": 120}
 
@@ -131,11 +132,11 @@ def test_predictions(tmp_path, program):
 
 def test_sparkline_fills_its_width():
     steps = list(range(0, 1000, 10))
-    line = plots.sparkline(steps, [s / 1000 for s in steps], 37)
+    line = report.sparkline(steps, [s / 1000 for s in steps], 37)
     assert len(line) == 37
-    assert line[0] == plots.SPARK[0] and line[-1] == plots.SPARK[-1]
+    assert line[0] == report.SPARK[0] and line[-1] == report.SPARK[-1]
 
 
 def test_sparkline_of_nothing_and_of_nan():
-    assert plots.sparkline([], [], 20) == ""
-    assert plots.sparkline([0, 1, 2], [float("nan"), 0.5, 1.0], 5)  # NaN draws as 0
+    assert report.sparkline([], [], 20) == ""
+    assert report.sparkline([0, 1, 2], [float("nan"), 0.5, 1.0], 5)  # NaN draws as 0

@@ -20,10 +20,9 @@ from rich.console import Console
 
 from neural.store import read_metrics
 from synthcmp.cli import main
-from synthcmp.plots import SPARK
 from synthcmp.render import glossary
 from synthcmp.render.html import GENERATOR, write_html
-from synthcmp.render.report import TITLES, render_report
+from synthcmp.render.report import SPARK, TITLES, render_report
 from taskcore.registry import get_task
 
 PHASES = ("memorization", "circuit formation", "cleanup")

@@ -250,7 +250,7 @@ def _align(plan, run_dirs, folder, unique, force, top, seed, workers, plots):
         if plots:
             t0 = time.perf_counter()
             display.stage("plots", "drawing the plots")
-            from synthcmp.align_plots import draw_all
+            from synthcmp.render.figures.align import draw_all
 
             document["plots"] = [p.name for p in draw_all(document, folder)]
             seconds["plots"] = time.perf_counter() - t0

@@ -109,7 +109,8 @@ def run(ctx: click.Context, task: Task, seed: int, model, frac, lr, weight_decay
         stored_config,
     )
     from synthcmp.pipeline import Hooks, RunOptions, check_html_target, run_pipeline, train_config
-    from synthcmp.render.report import render_report, write_html
+    from synthcmp.render.html import write_html
+    from synthcmp.render.report import render_report
 
     if top < 1:
         raise UserError(f"--top must be at least 1, got {top}")

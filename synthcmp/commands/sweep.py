@@ -175,7 +175,7 @@ def report(folder, as_json, html_path, export_path, no_plots, force) -> None:
     result = build_report(rows, dir=str(root), database=str(db_path), sweeps=sweeps,
                           running=is_running(root))  # fmt: skip
     if not no_plots and rows:
-        from synthcmp.sweep_plots import draw_figures
+        from synthcmp.render.figures.sweep import draw_figures
 
         figures = root / "figures"
         try:

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.terminal_theme import DEFAULT_TERMINAL_THEME
 
 from synthcmp.render.compare import WIDTH, get
+from synthcmp.render.report import render_report
 from taskcore.files import atomic_write_text
 from taskcore.table import Task
 
@@ -181,7 +182,5 @@ def write_page(path: Path, title: str, body: str, shown: list[str], note: str = 
 
 def write_html(report: dict, task: Task, metrics: list[dict], path: Path, top: int = 5) -> Path:
     """One self-contained page: the terminal report as HTML, then every plot inlined (base64)."""
-    from synthcmp.render.report import render_report
-
     body = recorded_html(lambda console: render_report(report, console, task, metrics, top))
     return write_page(path, f"synthcmp · {task.name}: {task.formula}", body, figures(report))

@@ -13,12 +13,12 @@ page and the terminal never disagree.
 
 from __future__ import annotations
 
+import numpy as np
 from rich.console import Console, Group
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from synthcmp.plots import sparkline
 from synthcmp.render.compare import (
     DASH,
     candidates,
@@ -33,7 +33,6 @@ from synthcmp.render.compare import (
     progress_panel,
 )
 from synthcmp.render.glossary import legend
-from synthcmp.render.html import write_html  # noqa: F401  (the run command imports it from here)
 from synthcmp.render.train import verdict
 from taskcore.table import Task
 
@@ -67,6 +66,20 @@ def synth_panel(report: dict, task: Task, top: int, width: int) -> Panel:
     body = Group(programs_table(synth, task, top), legend(*LEGEND), Text(""),
                  search_line(synth.get("stats")))  # fmt: skip
     return panel(body, TITLES["synth"], width)
+
+
+SPARK = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(steps: list[int], values: list[float], width: int = 60) -> str:
+    """Values in [0, 1] resampled on a log-spaced step grid, as one line of block characters."""
+    if not steps:
+        return ""
+    s = np.asarray(steps, dtype=float) + 1
+    grid = np.geomspace(s[0], s[-1], width) if s[-1] > s[0] else np.full(width, s[0])
+    idx = np.clip(np.searchsorted(s, grid, side="right") - 1, 0, len(s) - 1)
+    v = np.clip(np.nan_to_num(np.asarray(values, dtype=float)[idx], nan=0.0), 0, 1)
+    return "".join(SPARK[int(round(x * (len(SPARK) - 1)))] for x in v)
 
 
 LABEL = 6  # "train " before each sparkline

@@ -9,7 +9,7 @@
   regions that classify it as Clock or Pizza and the hand-built Clock and Pizza networks as
   reference points (not drawn for a group task, where neither algorithm applies).
 
-Layout helpers come from :mod:`synthcmp.plots`, so these figures look like the others.
+Layout helpers come from :mod:`synthcmp.render.figures.run`, so these figures look like the others.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from synthcmp.plots import MIN_WIDTH, _figure, _legend_below, _save, _suptitle, plt
+from synthcmp.render.figures.run import MIN_WIDTH, _figure, _legend_below, _save, _suptitle, plt
 
 MODEL_COLORS = {"transformer": "#1f77b4", "mlp": "#d62728"}
 PANELS = (("embed.x", "embeddings"), ("mlp.post", "MLP neurons"), ("logits", "logits"))

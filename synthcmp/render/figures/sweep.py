@@ -1,6 +1,6 @@
 """The sweep report's figures, drawn with matplotlib from plain numbers.
 
-Like :mod:`synthcmp.plots` (whose helpers these share), each function takes numbers — no
+Like :mod:`synthcmp.render.figures.run` (whose helpers these share), each function takes numbers — no
 database, no run folder — and writes one PNG:
 
 * :func:`plot_power` — Power et al.'s Fig. 1 for both learners: for each operation (ordered
@@ -20,7 +20,7 @@ from pathlib import Path
 from matplotlib.colors import LogNorm
 from matplotlib.ticker import FuncFormatter
 
-from synthcmp.plots import _save, _suptitle, _wrap, plt  # Agg is chosen there
+from synthcmp.render.figures.run import _save, _suptitle, _wrap, plt  # Agg is chosen there
 
 NETWORK, SYNTH = "#1f77b4", "#2ca02c"
 MEMORIZED_GREY, NOT_FIT_GREY, MIXED_COLOUR = "#d9d9d9", "#8c8c8c", "#f2d7ee"

@@ -284,17 +284,3 @@ def plot_predictions(predicted: np.ndarray, program: np.ndarray, domain: np.ndar
     axes[2].set(xlabel="y")
     _suptitle(fig, title)
     return _save(fig, path)
-
-
-SPARK = "▁▂▃▄▅▆▇█"
-
-
-def sparkline(steps: list[int], values: list[float], width: int = 60) -> str:
-    """Values in [0, 1] resampled on a log-spaced step grid, as one line of block characters."""
-    if not steps:
-        return ""
-    s = np.asarray(steps, dtype=float) + 1
-    grid = np.geomspace(s[0], s[-1], width) if s[-1] > s[0] else np.full(width, s[0])
-    idx = np.clip(np.searchsorted(s, grid, side="right") - 1, 0, len(s) - 1)
-    v = np.clip(np.nan_to_num(np.asarray(values, dtype=float)[idx], nan=0.0), 0, 1)
-    return "".join(SPARK[int(round(x * (len(SPARK) - 1)))] for x in v)
