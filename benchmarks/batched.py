@@ -4,7 +4,7 @@ after another, on this machine.
 For each model (the defaults of ``synthcmp train``) and each N it trains seeds 0…N−1 of
 modadd at the default split for a fixed number of steps (no early stop, nothing stored),
 once one seed after another with :func:`neural.train.train`, once as one batched model with
-:func:`neural.batched.train_batched`, and (on the CPU) once as :func:`neural.seeds.train_seeds`
+:func:`neural.train.train_batched`, and (on the CPU) once as :func:`neural.seeds.train_seeds`
 does it there — a process per core, one run at a time in each (that column also pays for
 starting the processes and writing each run folder, as `synthcmp align` does; "–" where it
 was not run: one seed, or a GPU) — and prints the wall time per seed-step, the throughput (seeds per second at that many steps) and the batched speed-up. ``--grok``
@@ -61,9 +61,8 @@ def timed(fn, device: str) -> tuple[float, object]:
 
 def compare(model: str, n_seeds: int, steps: int, device: str, task, batched_first: bool,
             workers: int) -> dict:  # fmt: skip
-    from neural.batched import train_batched
     from neural.seeds import train_seeds
-    from neural.train import train
+    from neural.train import train, train_batched
 
     cfgs = configs(model, n_seeds, steps, device, task)
     train_batched(task, cfgs[:1])  # warm up: first-call costs (allocator, kernels) not timed
@@ -101,7 +100,7 @@ def procs_cell(row: dict) -> str:
 
 
 def grok(model: str, n_seeds: int, device: str, task) -> dict:
-    from neural.batched import train_batched
+    from neural.train import train_batched
 
     cfgs = configs(model, n_seeds, None, device, task)
     train_batched(task, configs(model, 1, 5, device, task))  # warm up

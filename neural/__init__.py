@@ -5,7 +5,11 @@ renders what these functions return.
 
 * :mod:`neural.models` — the transformer and the MLP, each with ``run_with_cache``;
 * :mod:`neural.config` — :class:`TrainConfig`, the measured defaults, Nanda et al.'s recipe;
-* :mod:`neural.train` — :func:`train`, which detects memorization and grokking;
+* :mod:`neural.train` — :func:`train` (one run, resumable) and ``train_batched`` (many seeds
+  as one stacked model), both through the one loop of :mod:`neural.loop`, which detects
+  memorization and grokking, over the weights of :mod:`neural.weights`;
+* :mod:`neural.seeds` — where and how to train many seeds (batched on a GPU, a process per
+  core on the CPU);
 * :mod:`neural.store` — the run folder: atomic writes, checkpoints, :func:`load_run`.
 """
 

@@ -29,7 +29,7 @@ it slow:
 ``benchmarks/grok.py`` measures the result over seeds 0–9 (memorization step, test accuracy
 then, grok step, their ratio, seconds) and per p; ``docs/defaults.md`` records the search
 that chose these numbers, including what did not work. One thread and flushing denormals:
-see :func:`neural.train.cpu_settings`.
+see :func:`neural.loop.cpu_settings`.
 
 **Other sizes.** Fewer symbols mean fewer pairs: at p = 31, 30% is 288 pairs and grokking
 becomes slow and seed-dependent, so the default training fraction grows as p shrinks

@@ -25,9 +25,16 @@ from pathlib import Path
 import torch
 
 from neural import store
-from neural.batched import SeedStep, check_same_configuration, train_batched
 from neural.config import TrainConfig
-from neural.train import Run, StepInfo, train
+from neural.train import (
+    Run,
+    SeedStep,
+    StepInfo,
+    TrainingDiverged,
+    check_same_configuration,
+    train,
+    train_batched,
+)
 from taskcore.processes import process_pool
 from taskcore.table import Task
 
@@ -57,8 +64,8 @@ def train_seeds(
     see :func:`batched_default`). Run at a time, ``workers`` > 1 trains that many runs at once
     in processes of their own (one per CPU core: each run uses one thread, and its numbers
     do not depend on where it ran); that needs ``run_dirs``, from which the runs are read back.
-    A seed whose loss diverges is reported with status "diverged" when batched (the others go
-    on); run at a time it raises, as :func:`train` does.
+    A seed whose loss diverges is recorded with status "diverged" and the others go on, batched
+    or not (:mod:`neural.loop`).
     """
     check_same_configuration(configs)
     if run_dirs is not None and len(run_dirs) != len(configs):
@@ -77,7 +84,10 @@ def train_seeds(
                 on_step(SeedStep(i, info))
 
         run_dir = run_dirs[i] if run_dirs is not None else None
-        runs.append(train(task, config, on_step=forward, run_dir=run_dir, force=force))
+        try:
+            runs.append(train(task, config, on_step=forward, run_dir=run_dir, force=force))
+        except TrainingDiverged as err:  # recorded, as the loop records it for many seeds
+            runs.append(err.run)
     return runs
 
 
@@ -95,7 +105,10 @@ def _train_one(task: Task, config: TrainConfig, run_dir: Path, index: int, force
     def on_step(info: StepInfo) -> None:
         _QUEUE.put(SeedStep(index, info))
 
-    status = train(task, config, on_step=on_step, run_dir=run_dir, force=force).status
+    try:
+        status = train(task, config, on_step=on_step, run_dir=run_dir, force=force).status
+    except TrainingDiverged:  # recorded in its folder, read back with the others
+        status = "diverged"
     _QUEUE.put(index)  # after its last event: this run is done
     return status
 
@@ -123,7 +136,7 @@ def _train_in_processes(task, configs, run_dirs, on_step, force, workers) -> lis
         try:
             while len(finished) < len(futures):
                 failed = [f for f in futures if f.done() and f.exception() is not None]
-                if failed:  # a worker's exception (diverged, interrupted), as train's
+                if failed:  # a worker's exception (interrupted, a folder in use), as train's
                     raise failed[0].exception() from None
                 try:
                     item = events.get(timeout=0.2)

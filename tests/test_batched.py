@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from neural import RunError, default_config, load_run, store, train
-from neural.batched import SeedStep, train_batched
+from neural import RunError, TrainingDiverged, default_config, load_run, store, train
 from neural.seeds import batched_default, train_seeds
+from neural.train import SeedStep, train_batched
 from taskcore.registry import get_task
 
 TINY = dict(d_model=16, d_mlp=32, threads=1, log_every=5, checkpoints=6)
@@ -99,12 +99,42 @@ def test_only_seeds_of_one_configuration_batch_together():
         train_batched(task, [a, a])
 
 
-def test_a_diverging_batch_reports_each_seed_as_diverged(tmp_path):
+@pytest.mark.parametrize("batched", [True, False])
+def test_one_divergence_rule_for_one_seed_and_many(tmp_path, batched):
+    """A diverged seed is recorded ("diverged", with its last checkpoint's finite weights) and
+    the others go on, batched or one run at a time; only ``train`` itself raises."""
     task = get_task("modadd", p=11)
     configs = [default_config("mlp", steps=50, seed=s, lr=1e9, warmup=0, **TINY) for s in range(2)]
-    runs = train_batched(task, configs, [tmp_path / f"s{s}" for s in range(2)])
+    runs = train_seeds(task, configs, [tmp_path / f"s{s}" for s in range(2)], batched=batched)
     assert [r.status for r in runs] == ["diverged", "diverged"]
     assert all(store.read_summary(tmp_path / f"s{s}")["status"] == "diverged" for s in range(2))
+    for run in runs:
+        assert all(torch.isfinite(v).all() for v in run.model.state_dict().values())
+    with pytest.raises(TrainingDiverged, match="last good checkpoint is step 0") as err:
+        train(task, configs[0], run_dir=tmp_path / "single")
+    assert err.value.run.status == "diverged"
+
+
+def test_the_stacked_adamw_equals_torch_adamw_step_for_step():
+    """The hand-written AdamW of the stacked seeds against torch.optim.AdamW, on the same
+    gradients, with a learning rate and decay that change every step (float64: exact to
+    rounding)."""
+    from neural.train import initial_model
+    from neural.weights import OneModel, StackedModels
+
+    task = get_task("modadd", p=11)
+    config = default_config("mlp", dtype="float64", **TINY)
+    split = task.split(0.5, 0)
+    one = OneModel(initial_model(config, 11, None), split, config.betas, "cpu", torch.float64)
+    stacked = StackedModels([initial_model(config, 11, None)], [split], config.betas, "cpu",
+                            torch.float64)  # fmt: skip
+    for step in range(20):
+        schedules = [(0.01 * (1 + step % 3), 0.5 * (step % 2))]
+        for weights in (one, stacked):
+            weights.forward(weights.x_train, weights.y_train).square().mean().backward()
+            weights.step(schedules, None)
+        mine, theirs = stacked.state_dict(0), one.state_dict(0)
+        assert all(torch.allclose(mine[k], theirs[k], rtol=1e-10, atol=1e-12) for k in mine)
 
 
 def test_batching_is_chosen_per_device():

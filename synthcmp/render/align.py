@@ -2,7 +2,7 @@
 analysed, then the report — the runs, the alignment of every layer beside its baseline, the
 program level, the key frequencies and the verdict.
 
-Pure rendering: it reads the trainer's :class:`~neural.batched.SeedStep` objects, compare's
+Pure rendering: it reads the trainer's :class:`~neural.train.SeedStep` objects, compare's
 progress records and the align document (``AlignResult.to_json()``, as stored in
 ``align.json``); a key the document lacks shows as "–".
 """
