@@ -16,6 +16,7 @@ permutations would mean nothing).
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -278,7 +279,8 @@ def noise_fit(seen: Probe, task: Task, split: Split) -> NoiseFit | None:
 
 def load_or_synthesize(run, on_progress=None):
     """The run folder's ``synth.json`` if it is for this task and split; else a fresh search,
-    saved there (when the folder is writable)."""
+    saved there only where no ``synth.json`` exists (and the folder is writable): a stale,
+    corrupt or foreign file, or a link, is the user's to keep, never overwritten."""
     from synth import SynthResult, synthesize
 
     path = Path(run.run_dir) / SYNTH_FILE
@@ -299,10 +301,11 @@ def load_or_synthesize(run, on_progress=None):
     if on_progress:
         on_progress(CompareProgress("synth", 0, 1))
     result = synthesize(run.task, split)
-    try:
-        atomic_write_json(path, result.to_json())
-    except TaskError:  # a read-only run folder: use the result, keep nothing
-        pass
+    if not os.path.lexists(path):
+        try:
+            atomic_write_json(path, result.to_json())
+        except TaskError:  # a read-only run folder: use the result, keep nothing
+            pass
     if on_progress:
         on_progress(CompareProgress("synth", 1, 1))
     return result

@@ -31,6 +31,7 @@ regular files under a size cap, and a missing, empty, truncated or garbage file 
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -77,7 +78,13 @@ class RunError(TaskError):
 
 
 def atomic_torch_save(obj, path: str | Path) -> None:
-    atomic_write(path, lambda f: torch.save(obj, f))
+    """``torch.save`` to ``path`` atomically. The bytes are made in memory first: torch's own
+    file writer turns a full disk into a RuntimeError, where a plain write raises the OSError
+    that :func:`~taskcore.files.atomic_write` reports as one line."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    data = buffer.getbuffer()
+    atomic_write(path, lambda f: f.write(data))
 
 
 # ---------------------------------------------------------------------------------------
@@ -211,7 +218,7 @@ def read_metrics(run_dir: Path) -> list[dict]:
         rows = [json.loads(line) for line in lines if line.strip()]
     except TaskError as err:
         raise RunError(str(err)) from None
-    except ValueError:
+    except (ValueError, RecursionError):
         raise RunError(f"{path} is not JSON lines (the file is damaged)") from None
     return check_rows(rows, path)
 

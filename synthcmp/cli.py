@@ -8,6 +8,10 @@ commands that need them, so ``synthcmp --help`` and ``synthcmp tasks`` start fas
 
 from __future__ import annotations
 
+import errno
+import os
+import sys
+
 import click
 
 from synthcmp import __version__
@@ -29,6 +33,26 @@ def one_line(err: click.ClickException) -> UserError:
     return error
 
 
+OUTPUT_ERRORS = (errno.ENOSPC, errno.EPIPE, errno.EIO, errno.EFBIG, errno.EDQUOT, errno.EBADF)
+
+
+def output_failed(err: OSError) -> bool:
+    """An error of writing to stdout (not of a file the command opened, which is a TaskError
+    where it is raised)."""
+    return err.errno in OUTPUT_ERRORS and getattr(err, "filename", None) is None
+
+
+def silence_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush of what could not be written
+    does not print a second error after ours."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
 class _Group(click.Group):
     """A group whose every user mistake — a TaskError raised anywhere below it, or a click
     usage error of the group or a command — is one ``Error: …`` line on stderr."""
@@ -41,11 +65,24 @@ class _Group(click.Group):
         except click.ClickException as err:
             raise one_line(err) from None
 
+    def main(self, *args, **kwargs):
+        # a terminal whose encoding cannot show a character (PYTHONIOENCODING=ascii) gets a
+        # "?" in its place, not a UnicodeEncodeError
+        for stream in (sys.stdout, sys.stderr):
+            if hasattr(stream, "reconfigure"):
+                stream.reconfigure(errors="replace")
+        return super().main(*args, **kwargs)
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except TaskError as err:
             raise UserError(str(err)) from None
+        except OSError as err:  # stdout itself failed: full (/dev/full), closed, broken pipe
+            if not output_failed(err):
+                raise
+            silence_stdout()
+            raise UserError(f"cannot write the output: {os.strerror(err.errno)}") from None
         except (UserError, NoArgsIsHelp):
             raise
         except click.ClickException as err:

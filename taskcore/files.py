@@ -137,6 +137,8 @@ def read_json_capped(path: str | Path, max_bytes: int, what: str = "file") -> ob
         return json.loads(text)
     except ValueError as err:
         raise TaskError(f"{what} {str(path)!r} is not valid JSON ({err})") from None
+    except RecursionError:
+        raise TaskError(f"{what} {str(path)!r} is nested too deeply to be one we wrote") from None
 
 
 _HELD: dict[str, int] = {}  # folders this process holds the lock of → how deep

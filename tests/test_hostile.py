@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import io
 import json
 import os
 import shlex
@@ -248,11 +249,13 @@ def damage(path: Path, how: str) -> None:
         os.mkfifo(path)
     elif how == "wrong-json":
         path.write_text('{"steps": "many", "n": [], "model": 3, "step": "x"}\n')
+    elif how == "deep-json":  # valid JSON, nested past any parser's recursion
+        path.write_text("[" * 100_000 + "]" * 100_000 + "\n")
 
 
 RUN_FILES = ["config.json", "task.json", "metrics.jsonl", "summary.json", "model.pt",
              "checkpoints/step_000010.pt", "state.pt"]  # fmt: skip
-DAMAGE = ["empty", "truncated", "garbage", "missing", "fifo", "wrong-json"]
+DAMAGE = ["empty", "truncated", "garbage", "missing", "fifo", "wrong-json", "deep-json"]
 COMMANDS = {
     "compare": ["compare", "run", "--json", "--top", "2"],
     "train-resume": ["train", "modadd", "--p", "7", "--out", "run", "--resume", "--json"],
@@ -427,6 +430,37 @@ def test_a_full_disk_is_one_line_and_leaves_no_half_run(place, monkeypatch, part
     assert snapshot(place) == before and not (place / "new").exists()
 
 
+def test_a_disk_that_fills_while_writing_is_one_line(place, monkeypatch):
+    """A real full disk fails inside the write, not at the rename (torch's own file writer
+    turned that into a RuntimeError and a 60-line traceback)."""
+    import taskcore.files
+
+    real = os.fdopen
+
+    class AlmostFull(io.FileIO):
+        """A disk with 64 KiB left: a write takes what fits, the next one fails."""
+
+        room = 64 * 1024
+
+        def write(self, data):
+            if self.room <= 0:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            part = memoryview(data)[: self.room]
+            self.room -= len(part)
+            return super().write(part)
+
+    def fdopen(fd, *args, **kwargs):  # a checkpoint's temporary file is on that disk
+        if "step_" in os.readlink(f"/proc/self/fd/{fd}"):
+            return io.BufferedWriter(AlmostFull(fd, "wb"))
+        return real(fd, *args, **kwargs)
+
+    monkeypatch.setattr(taskcore.files.os, "fdopen", fdopen)
+    for command in ("train", "run"):
+        result = invoke(command, "modadd", *TRAIN, "--out", f"new-{command}")
+        assert_one_error_line(result, "no space left", alone=False)
+        assert not (place / f"new-{command}").exists()
+
+
 def test_a_full_disk_during_run_is_one_line(place, monkeypatch):
     full_disk_for(monkeypatch, "step_000000.pt")
     before = snapshot(place)
@@ -524,3 +558,22 @@ def test_html_overwrites_only_a_report_synthcmp_wrote(tmp_path):
     with pytest.raises(TaskError, match="does not exist"):
         check_html_target(tmp_path / "no" / "r.html", force=True)
     check_html_target(tmp_path / "new.html", force=False)
+
+
+@pytest.mark.parametrize("how", ["corrupt", "other-task", "link", "deep-json"])
+def test_compare_never_rewrites_a_synth_json_it_did_not_make(place, how):
+    """A synth.json that is corrupt, of another task, or a link to the user's file is read
+    past, never overwritten: compare searches again and keeps the result to itself."""
+    path = place / "run" / "synth.json"
+    if how == "corrupt":
+        path.write_text("{ not json")
+    elif how == "other-task":
+        path.write_text(json.dumps({"task": "lookup", "n": 3}))
+    elif how == "deep-json":
+        path.write_text("[" * 100_000 + "]" * 100_000)
+    else:
+        path.symlink_to(place / "canary" / "notes.txt")
+    before = snapshot(place)
+    result = invoke("compare", "run", "--json", "--top", "2")
+    assert result.exit_code == 0, result.output
+    assert snapshot(place) == before

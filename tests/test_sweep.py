@@ -98,6 +98,7 @@ def test_a_cell_key_round_trips_through_json():
         ('tasks = ["modadd"]\nweight_decay = -1', "weight_decay"),
         ('tasks = ["modadd"]\ntop = 0', "top"),
         ('tasks = ["modadd"]\np = {a = 1}', "expected integers"),
+        ("tasks = " + "[" * 100_000 + "]" * 100_000, "nested too deeply"),
     ],
 )
 def test_a_bad_spec_is_one_task_error(text, words):

@@ -173,6 +173,8 @@ def parse_spec(text: str, source: str = "spec", default_name: str = "sweep") -> 
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise TaskError(f"{source} is not valid TOML: {err}") from None
+    except RecursionError:
+        raise TaskError(f"{source} is nested too deeply to be a sweep spec") from None
 
     def fail(key: str, message: str):
         raise TaskError(f"{source}: {key}: {message}")
