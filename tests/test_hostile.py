@@ -577,3 +577,23 @@ def test_compare_never_rewrites_a_synth_json_it_did_not_make(place, how):
     result = invoke("compare", "run", "--json", "--top", "2")
     assert result.exit_code == 0, result.output
     assert snapshot(place) == before
+
+
+@pytest.mark.parametrize("args", [["tasks"], ["synth", "modadd", "--p", "7", "--json"],
+                                  ["explain", "bits"]])  # fmt: skip
+def test_a_full_stdout_is_one_line(args, tmp_path):
+    exe = os.path.join(os.path.dirname(sys.executable), "synthcmp")
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([exe, *args], stdout=full, stderr=subprocess.PIPE, text=True,
+                              timeout=120, cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines() == ["Error: cannot write the output: No space left "
+                                                "on device"]  # fmt: skip
+
+
+def test_a_terminal_that_cannot_show_unicode_gets_question_marks_not_a_traceback(tmp_path):
+    exe = os.path.join(os.path.dirname(sys.executable), "synthcmp")
+    done = subprocess.run([exe, "tasks"], capture_output=True, cwd=tmp_path, timeout=120,
+                          env={**os.environ, "PYTHONIOENCODING": "ascii"})  # fmt: skip
+    assert done.returncode == 0 and b"Traceback" not in done.stderr
+    assert b"modadd" in done.stdout and b"?" in done.stdout
