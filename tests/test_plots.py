@@ -140,3 +140,13 @@ def test_sparkline_fills_its_width():
 def test_sparkline_of_nothing_and_of_nan():
     assert report.sparkline([], [], 20) == ""
     assert report.sparkline([0, 1, 2], [float("nan"), 0.5, 1.0], 5)  # NaN draws as 0
+
+
+def test_a_figure_replaces_a_link_planted_at_its_path_never_writes_through_it(tmp_path):
+    target = tmp_path / "users.png"
+    target.write_text("the user's own file")
+    planted = tmp_path / "training.png"
+    planted.symlink_to(target)
+    plots.plot_circles({}, np.arange(11), np.arange(11), 11, planted, "title")
+    assert target.read_text() == "the user's own file"
+    assert planted.is_file() and not planted.is_symlink() and planted.read_bytes()[:4] == b"\x89PNG"

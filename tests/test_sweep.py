@@ -13,6 +13,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -418,6 +419,19 @@ def scratch(tmp_path):
     odd.mkdir()
     (odd / MARKER).write_text("synthcmp sweep folder\n")
     (odd / DB_FILE).mkdir()
+    (tmp_path / "rows.csv").write_text("the user's own table\n")
+    (tmp_path / "link.csv").symlink_to(foreign / "notes.txt")
+    users_db = tmp_path / "users.db"  # the user's own SQLite file, a link's target
+    Database(users_db).close()
+    for name, planted in (("linkdb", DB_FILE), ("linkruns", "runs")):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / MARKER).write_text("synthcmp sweep folder\n")
+        if planted == DB_FILE:
+            (folder / DB_FILE).symlink_to(users_db)
+        else:
+            Database(folder / DB_FILE).close()
+            (folder / "runs").symlink_to(foreign, target_is_directory=True)
     return tmp_path
 
 
@@ -447,6 +461,10 @@ HOSTILE = [
     (["sweep", "report", "sweep", "--export", "rows.xlsx"], ".csv or .parquet"),
     (["sweep", "report", "sweep", "--html", "nowhere/r.html"], "does not exist"),
     (["sweep", "report", "sweep", "--html", "good.toml"], "not a report synthcmp wrote"),
+    (["sweep", "report", "sweep", "--export", "rows.csv"], "--force"),
+    (["sweep", "report", "sweep", "--export", "link.csv", "--force"], "not a regular file"),
+    (["sweep", "run", "good.toml", "--out", "linkdb"], "symbolic link"),
+    (["sweep", "run", "good.toml", "--out", "linkruns"], "symbolic link"),
 ]
 
 
@@ -457,6 +475,28 @@ def test_a_user_mistake_is_one_error_line_and_changes_nothing(scratch, monkeypat
     result = invoke(*args)
     assert_one_error_line(result, words)
     assert snapshot(scratch) == before
+
+
+def test_figures_are_never_written_through_a_link(swept, tmp_path):
+    """A link planted at figures/ is refused; one planted at a figure is replaced by it."""
+    copy = tmp_path / "copy"
+    shutil.copytree(swept[1], copy, symlinks=True, ignore=shutil.ignore_patterns(".lock"))
+    target = tmp_path / "mine.png"
+    target.write_text("the user's picture")
+    shutil.rmtree(copy / "figures", ignore_errors=True)
+    (copy / "figures").symlink_to(tmp_path, target_is_directory=True)
+    assert_one_error_line(invoke("sweep", "report", copy), "is a link")
+    (copy / "figures").unlink()
+    (copy / "figures").mkdir()
+    planted = copy / "figures" / "power.png"
+    planted.symlink_to(target)
+    assert invoke("sweep", "report", copy).exit_code == 0
+    assert target.read_text() == "the user's picture"
+    assert planted.is_file() and not planted.is_symlink()
+    exported = tmp_path / "rows.csv"
+    exported.write_text("old")
+    assert invoke("sweep", "report", copy, "--export", exported, "--force").exit_code == 0
+    assert exported.read_text().startswith("cell")
 
 
 def test_a_second_sweep_on_the_same_folder_is_refused(scratch, monkeypatch):

@@ -135,7 +135,8 @@ def run(ctx: click.Context, spec_path, out, workers, ray_address, device, retry_
 @click.option("--export", "export_path", metavar="FILE", default=None,
               help="Also write every row to FILE.csv or FILE.parquet (needs pyarrow) for notebooks.")  # fmt: skip
 @click.option("--no-plots", is_flag=True, help="Draw no figures (DIR/figures/ is left as it is).")
-@click.option("--force", is_flag=True, help="Overwrite an --html file synthcmp did not write.")
+@click.option("--force", is_flag=True,
+              help="Overwrite an existing --export file, and an --html file synthcmp did not write.")  # fmt: skip
 def report(folder, as_json, html_path, export_path, no_plots, force) -> None:
     """Summarize the sweep in DIR from its database: Power et al.'s figure for both learners
     (the smallest training fraction at which each generalizes, per operation), phase
@@ -167,6 +168,12 @@ def report(folder, as_json, html_path, export_path, no_plots, force) -> None:
             raise UserError(f"--export {export_path}: the file name must end in .csv or .parquet")
         if not target.parent.is_dir():
             raise UserError(f"--export {export_path}: folder {target.parent} does not exist")
+        if os.path.lexists(target):
+            if target.is_symlink() or not target.is_file():
+                raise UserError(f"--export {export_path} exists and is not a regular file; "
+                                "refusing to replace it")  # fmt: skip
+            if not force:
+                raise UserError(f"--export {export_path} exists; use --force to overwrite it")
         if target.suffix.lower() == ".parquet" and importlib.util.find_spec("pyarrow") is None:
             raise UserError("--export to Parquet needs pyarrow (pip install pyarrow); "
                             "or export to a .csv file")  # fmt: skip
@@ -178,6 +185,9 @@ def report(folder, as_json, html_path, export_path, no_plots, force) -> None:
         from synthcmp.render.figures.sweep import draw_figures
 
         figures = root / "figures"
+        if figures.is_symlink():
+            raise UserError(f"{figures} is a link; the figures are drawn only into a folder of "
+                            "the sweep's own (remove the link, or --no-plots)")  # fmt: skip
         try:
             figures.mkdir(exist_ok=True)
         except OSError as err:

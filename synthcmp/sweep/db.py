@@ -126,6 +126,8 @@ class Database:
     def __init__(self, path: str | Path, readonly: bool = False):
         self.path = Path(path)
         self.readonly = readonly
+        if not readonly and self.path.is_symlink():  # SQLite would write through it
+            raise TaskError(f"{self.path} is a symbolic link; refusing to write through it")
         if readonly or os.path.lexists(self.path):
             regular_file(self.path, "the sweep database")
         try:

@@ -109,6 +109,10 @@ def check_sweep_dir(folder: Path) -> None:
             f"--out {folder} is not empty and is not a synthcmp sweep folder (no {MARKER} "
             "in it); give a new folder"
         )
+    for name in (RUNS, DB_FILE):  # written into: a link planted there would be written through
+        if (folder / name).is_symlink():
+            raise TaskError(f"{folder / name} is a symbolic link; a sweep writes only into "
+                            "files and folders of its own (remove the link)")  # fmt: skip
 
 
 def is_running(folder: Path) -> bool:

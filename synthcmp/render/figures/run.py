@@ -24,6 +24,7 @@ The figures, in the order the report shows them:
 
 from __future__ import annotations
 
+import io
 import textwrap
 from pathlib import Path
 
@@ -33,6 +34,8 @@ matplotlib.use("Agg")  # files only: never needs a display
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+
+from taskcore.files import atomic_write  # noqa: E402
 
 PHASE_COLORS = {"memorization": "#d62728", "circuit_formation": "#ff7f0e", "cleanup": "#2ca02c"}
 TRAIN, TEST = "#1f77b4", "#d62728"
@@ -59,8 +62,12 @@ def _suptitle(fig, title: str) -> None:
 
 
 def _save(fig, path: Path) -> Path:
-    fig.savefig(path, dpi=DPI, bbox_inches="tight", pad_inches=0.12)
+    """The PNG drawn in memory, then written atomically: a link planted at ``path`` is
+    replaced by the figure, never written through."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight", pad_inches=0.12)
     plt.close(fig)
+    atomic_write(path, lambda f: f.write(buffer.getbuffer()))
     return path
 
 
