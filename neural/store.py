@@ -348,6 +348,10 @@ def check_resumable(run_dir: Path, task: Task, config: TrainConfig) -> None:
         raise RunError(
             f"cannot resume {run_dir}: it was trained on a different task ({old_task.name}, n = {old_task.n})"
         )
+    if (old_task.noise, old_task.noise_seed) != (task.noise, task.noise_seed):
+        raise RunError(f"cannot resume {run_dir}: it was trained with --noise {old_task.noise:g} "
+                       f"(seed {old_task.noise_seed}), not --noise {task.noise:g} (seed "
+                       f"{task.noise_seed}); its training labels would change mid-run")  # fmt: skip
 
 
 def write_metrics(run_dir: Path, metrics: list[dict]) -> None:

@@ -200,6 +200,10 @@ CASES = {
     "resume-and-force": ("train modadd --p 7 --out {run} --resume --force", "contradict"),
     "resume-other-task": ("train modsub --p 7 --out {run} --resume", "different task"),
     "resume-other-model": ("run modadd --p 7 --out {run} --resume --model mlp", "--model"),
+    "resume-other-seed": ("train modadd --p 7 --out {run} --resume --seed 5", "--seed 0, not 5"),
+    "run-resume-other-seed": ("run modadd --p 7 --out {run} --resume --seed 5", "--seed"),
+    "resume-other-noise": ("train modadd --p 7 --out {run} --resume --noise 0.3", "--noise 0"),
+    "run-resume-other-noise": ("run modadd --p 7 --out {run} --resume --noise 0.3", "--noise"),
     "compare-not-a-run": ("compare {canary}", "not a run folder"),
     "compare-foreign": ("compare {thesis}", "task.json"),
     "unknown-option": ("train modadd --bogus", "--bogus"),
@@ -597,3 +601,23 @@ def test_a_terminal_that_cannot_show_unicode_gets_question_marks_not_a_traceback
                           env={**os.environ, "PYTHONIOENCODING": "ascii"})  # fmt: skip
     assert done.returncode == 0 and b"Traceback" not in done.stderr
     assert b"modadd" in done.stdout and b"?" in done.stdout
+
+
+@pytest.mark.parametrize("command", ["train", "run"])
+@pytest.mark.parametrize("left", ["marker only", "config, no checkpoint"])
+def test_a_run_killed_before_it_trained_anything_resumes_afresh(place, command, left):
+    """Killed while it searched programs (or before its first checkpoint), a run leaves a
+    folder of its own with nothing to continue: --resume starts it afresh there."""
+    folder = place / "killed"
+    folder.mkdir()
+    (folder / store.MARKER).write_text("synthcmp run folder, format 1\n")
+    if left != "marker only":
+        shutil.copy(place / "run" / "config.json", folder / "config.json")
+        (folder / "checkpoints").mkdir()
+    args = [command, "modadd", *TRAIN, "--out", "killed", "--resume", "--json"]
+    if command == "run":
+        args.append("--no-plots")
+    result = invoke(*args)
+    assert result.exit_code == 0, result.output
+    assert (folder / store.STATE).exists() and store.is_run_folder(folder)
+    assert "starting the run afresh" in result.stderr

@@ -135,9 +135,14 @@ def run(ctx: click.Context, task: Task, seed: int, model, frac, lr, weight_decay
                          optimizer=optimizer_changes(lr, weight_decay))  # fmt: skip
     if resume:
         given = {"model": (model, lambda c: c.model.kind), "frac": (frac, lambda c: c.train_frac),
+                 "seed": (seed, lambda c: c.seed),
                  "lr": (lr, lambda c: c.lr), "weight_decay": (weight_decay, lambda c: c.weight_decay)}  # fmt: skip
         config = stored_config(ctx, run_dir, task, given)
-        config = config.replace(**({"steps": steps} if steps is not None else {}))
+        if config is None:  # nothing trained there yet: a fresh run in the same folder
+            resume, force = False, True
+            config = train_config(task, options)
+        else:
+            config = config.replace(**({"steps": steps} if steps is not None else {}))
     else:
         if out is not None and not force and run_dir.is_dir() and any(run_dir.iterdir()):
             raise UserError(

@@ -115,10 +115,18 @@ def print_resume_hint(command: str) -> None:
 
 def stored_config(ctx: click.Context, run_dir: Path, task: Task, given: dict):
     """The settings of the run to resume, checked before anything starts: it has a readable
-    resume point, was trained on ``task``, and the ``given`` options (--model, --frac) agree."""
+    resume point, was trained on ``task``, and the ``given`` options (--model, --frac) agree.
+
+    None for a run folder that synthcmp made but where nothing was trained yet (a run killed
+    while it searched programs or before its first checkpoint): there is nothing to continue,
+    so the run starts afresh in it."""
     from neural import store
 
     if not (run_dir / store.STATE).exists():
+        if run_dir.is_dir() and store.is_run_folder(run_dir):
+            err_console.print(f"[yellow]Nothing was trained in {run_dir} yet[/]: starting the run "
+                              "afresh there.")  # fmt: skip
+            return None
         raise UserError(f"nothing to resume in {run_dir}: no {store.STATE} there")
     stored = store.read_config(run_dir)
     for name, (mine, theirs) in given.items():
@@ -194,9 +202,13 @@ def train(
 
     if resume:  # the stored settings win; only --steps and --device may change
         given = {"model": (model, lambda c: c.model.kind), "frac": (frac, lambda c: c.train_frac),
+                 "seed": (seed, lambda c: c.seed),
                  "lr": (lr, lambda c: c.lr), "weight_decay": (weight_decay, lambda c: c.weight_decay)}  # fmt: skip
         stored = stored_config(ctx, run_dir, task, given)
-        config = stored.replace(device=device, **({"steps": steps} if steps is not None else {}))
+        if stored is None:  # nothing trained there yet: a fresh run in the same folder
+            resume, force = False, True
+        else:
+            config = stored.replace(device=device, **({"steps": steps} if steps is not None else {}))
 
     try:
         with store.open_run(run_dir, resume=resume, force=force, unique=out is None) as run_dir:
