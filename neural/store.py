@@ -317,7 +317,7 @@ def open_run(
         error=RunError,
     ) as path:  # fmt: skip
         if resume:
-            clear_temp_files(path)
+            clear_temp_files(path, (CHECKPOINTS,))
         yield path
 
 

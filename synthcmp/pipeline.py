@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from synthcmp.render.html import GENERATOR
+from synthcmp.render.html import GENERATOR, PAGE_START
 from taskcore.errors import TaskError
 from taskcore.files import atomic_write_json
 from taskcore.table import Task
@@ -105,13 +105,18 @@ def resumed_config(run_dir: Path, options: RunOptions):
 
 
 def is_our_report(path: Path) -> bool:
-    """Was the file at ``path`` written by synthcmp's HTML writer (so it may be overwritten)?"""
+    """Was the file at ``path`` written by synthcmp's HTML writer (so it may be overwritten)?
+
+    Its page starts as the writer starts every page, and its ``<head>`` holds the generator
+    tag (or, from before there was one, a title that starts "synthcmp · "): a page of the
+    user's that merely quotes the tag in its text is not ours."""
     try:
         with open(path, "rb") as f:
-            head = f.read(4096).decode("utf-8", errors="replace")
+            start = f.read(4096).decode("utf-8", errors="replace")
     except OSError:
         return False
-    return any(marker in head for marker in HTML_MARKERS)
+    head = start.partition("</head>")[0]
+    return start.startswith(PAGE_START) and any(marker in head for marker in HTML_MARKERS)
 
 
 def check_html_target(path: Path, force: bool) -> None:

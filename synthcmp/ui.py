@@ -36,6 +36,19 @@ class UserError(click.ClickException):
 SEED_HELP = "Seed for the split, the lookup table, the noise and the network."
 
 
+def out_option(help: str, **options):
+    """``--out DIR``, declared once for every command that writes a folder. An empty name is
+    refused: it would be the working folder, and --force would then clear it."""
+
+    def check(ctx, param, value):
+        if value is not None and not str(value).strip():
+            raise click.BadParameter("must name a folder (an empty name is the working folder)")
+        return value
+
+    return click.option("--out", type=click.Path(file_okay=False), callback=check, help=help,
+                        **{"default": None, **options})  # fmt: skip
+
+
 def task_spec_options(seed_help: str = SEED_HELP):
     """The options that describe a task — TASK, --p, --expr, --group, --table, --noise,
     --seed — passed on as they were typed (``task_name, p, expr, group, table_path, noise,

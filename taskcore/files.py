@@ -24,6 +24,7 @@ import errno
 import io
 import json
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -82,11 +83,21 @@ def atomic_write_json(path: str | Path, document: object) -> None:
     atomic_write_text(path, json.dumps(document, indent=2, allow_nan=False) + "\n")
 
 
-def clear_temp_files(folder: str | Path) -> None:
-    """Remove the ``.*.tmp`` files a killed writer left behind (readers ignore them anyway)."""
-    for tmp in Path(folder).rglob(".*.tmp"):
-        if tmp.is_file() and not tmp.is_symlink():
-            tmp.unlink(missing_ok=True)
+# what :func:`atomic_write` leaves when killed: "." + the target's name + mkstemp's 8 random
+# characters + ".tmp" — for the kinds of file synthcmp writes
+_OUR_TEMP = re.compile(r"\.[^/]+\.(json|jsonl|pt|png|html|csv|parquet)\.[a-z0-9_]{8}\.tmp")
+
+
+def clear_temp_files(folder: str | Path, subfolders: tuple[str, ...] = ()) -> None:
+    """Remove the temporary files a killed :func:`atomic_write` left in ``folder`` (and in its
+    ``subfolders``): only names of that writer's pattern, regular files, not links — a
+    ``.notes.tmp`` of the user's stays. Readers ignore them anyway."""
+    for place in (Path(folder), *(Path(folder) / sub for sub in subfolders)):
+        if place.is_symlink() or not place.is_dir():
+            continue
+        for tmp in place.iterdir():
+            if _OUR_TEMP.fullmatch(tmp.name) and tmp.is_file() and not tmp.is_symlink():
+                tmp.unlink(missing_ok=True)
 
 
 def regular_file(path: str | Path, what: str = "file") -> os.stat_result:

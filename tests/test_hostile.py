@@ -177,7 +177,10 @@ CASES = {
     "out-under-a-file": ("train modadd --p 7 --steps 2 --out {file}/run", "cannot create"),
     "out-in-proc": ("train modadd --p 7 --steps 2 --out /proc/synthcmp-run", "cannot create"),
     "run-out-under-a-file": ("run modadd --p 7 --steps 2 --out {file}/run", "cannot create"),
-    "out-empty": ("train modadd --p 7 --steps 2 --out '' --force", "not a synthcmp run"),
+    "out-empty": ("train modadd --p 7 --steps 2 --out ''", "must name a folder"),
+    "out-empty-force": ("train modadd --p 7 --steps 2 --out '' --force", "must name a folder"),
+    "run-out-empty": ("run modadd --p 7 --steps 2 --out ''", "must name a folder"),
+    "align-out-empty": ("align modadd --p 7 --steps 2 --out ''", "must name a folder"),
     "html-empty": ("run modadd --p 7 --steps 2 --html ''", "not a regular file"),
     "out-is-a-file": ("train modadd --p 7 --steps 2 --out {file}", "file"),
     "html-missing-folder": ("run modadd --p 7 --steps 2 --html nowhere/r.html", "does not exist"),
@@ -547,9 +550,19 @@ def test_default_run_folders_started_in_the_same_second_differ(place, monkeypatc
 
 
 def test_html_overwrites_only_a_report_synthcmp_wrote(tmp_path):
+    from synthcmp.render.html import GENERATOR, PAGE_START
+
     ours = tmp_path / "ours.html"
-    ours.write_text('<!DOCTYPE html>\n<html><head><meta name="generator" content="synthcmp">')
+    ours.write_text(f"{PAGE_START}{GENERATOR}\n<title>synthcmp · modadd</title></head>")
     check_html_target(ours, force=False)
+    older = tmp_path / "older.html"  # from before the generator tag
+    older.write_text(f"{PAGE_START}<title>synthcmp · modadd: x + y</title>\n</head><body>")
+    check_html_target(older, force=False)
+    quoting = tmp_path / "quoting.html"  # the user's page about synthcmp, quoting the tag
+    quoting.write_text(f"<!DOCTYPE html>\n<html><head><title>notes</title></head><body><pre>"
+                       f"{GENERATOR}</pre>{PAGE_START}</body></html>")  # fmt: skip
+    with pytest.raises(TaskError, match="--force"):
+        check_html_target(quoting, force=False)
     theirs = tmp_path / "theirs.html"
     theirs.write_text("<html>my own page</html>")
     with pytest.raises(TaskError, match="--force"):
@@ -621,3 +634,16 @@ def test_a_run_killed_before_it_trained_anything_resumes_afresh(place, command, 
     assert result.exit_code == 0, result.output
     assert (folder / store.STATE).exists() and store.is_run_folder(folder)
     assert "starting the run afresh" in result.stderr
+
+
+def test_resume_clears_only_the_temporary_files_synthcmp_left(place):
+    """A killed writer leaves .state.pt.XXXXXXXX.tmp; --resume removes those, never a
+    .tmp file of the user's."""
+    run = place / "run"
+    ours = [run / ".state.pt.ab12cd34.tmp", run / "checkpoints" / ".step_000010.pt.zz99yy88.tmp"]
+    theirs = [run / ".notes.tmp", run / ".draft.txt.abcdefgh.tmp"]
+    for path in ours + theirs:
+        path.write_text("x")
+    result = invoke("train", "modadd", "--p", "7", "--out", "run", "--resume", "--json")
+    assert result.exit_code == 0, result.output
+    assert not any(p.exists() for p in ours) and all(p.read_text() == "x" for p in theirs)

@@ -25,6 +25,7 @@ from synthcmp.ui import (
     frac_option,
     optimizer_changes,
     optimizer_options,
+    out_option,
     print_json,
     task_header,
     task_spec_options,
@@ -100,9 +101,8 @@ def given(ctx: click.Context, *names: str) -> list[str]:
               help="Align these runs instead of training: a run folder, or a folder of run "
                    "folders such as an earlier align's (repeatable).")  # fmt: skip
 @click.option("--top", type=int, default=3, show_default=True, help="Programs to match per run.")
-@click.option("--out", type=click.Path(file_okay=False), default=None,
-              help="Align folder for the runs, align.json and plots [default: a fresh folder "
-                   "under runs/].")  # fmt: skip
+@out_option("Align folder for the runs, align.json and plots [default: a fresh folder under "
+            "runs/].")  # fmt: skip
 @click.option("--force", is_flag=True, help="Overwrite an existing align folder (one synthcmp made).")
 @click.option("--device", default="cpu", show_default=True,
               help="torch device for training; on a GPU the seeds train as one batched model.")  # fmt: skip

@@ -17,6 +17,7 @@ from synthcmp.ui import (
     model_option,
     optimizer_changes,
     optimizer_options,
+    out_option,
     print_json,
     task_header,
     task_options,
@@ -74,8 +75,7 @@ class RunDisplay:
 @click.option("--top", type=int, default=5, show_default=True, help="Programs to keep and match.")
 @click.option("--program", "programs", multiple=True, metavar="EXPR",
               help="Also match this program against the network (repeatable).")  # fmt: skip
-@click.option("--out", type=click.Path(file_okay=False), default=None,
-              help="Run folder [default: a fresh folder under runs/].")  # fmt: skip
+@out_option("Run folder [default: a fresh folder under runs/].")
 @click.option("--json", "as_json", is_flag=True, help="Print only report.json on stdout.")
 @click.option("--html", "html_path", type=click.Path(dir_okay=False), default=None,
               help="Also write a self-contained HTML report to this file.")  # fmt: skip

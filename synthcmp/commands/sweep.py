@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from synthcmp.ui import UserError, console, err_console, print_json
+from synthcmp.ui import UserError, console, err_console, out_option, print_json
 from taskcore.files import describe_os_error
 
 SPEC_HELP = """\b
@@ -35,9 +35,8 @@ def sweep() -> None:
 
 @sweep.command("run", epilog=SPEC_HELP)
 @click.argument("spec_path", metavar="SPEC")
-@click.option("--out", required=True, metavar="DIR",
-              help="The sweep folder: results.db, one run folder per cell. Rerun into the same "
-                   "folder to finish what is missing.")  # fmt: skip
+@out_option("The sweep folder: results.db, one run folder per cell. Rerun into the same "
+            "folder to finish what is missing.", required=True, metavar="DIR")  # fmt: skip
 @click.option("--workers", type=int, default=None,
               help="Cells at once [default: one per CPU core; with --ray, the cluster's CPUs].")  # fmt: skip
 @click.option("--ray", "ray_address", metavar="auto|local|ADDRESS", default=None,
@@ -67,8 +66,6 @@ def run(ctx: click.Context, spec_path, out, workers, ray_address, device, retry_
 
     if workers is not None and workers < 1:
         raise UserError(f"--workers must be at least 1, got {workers}")
-    if not out:
-        raise UserError("--out must name a folder")
     spec = load_spec(spec_path)
     if ray_address is not None:
         if not ray_address.strip():

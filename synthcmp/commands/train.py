@@ -23,6 +23,7 @@ from synthcmp.ui import (
     model_option,
     optimizer_changes,
     optimizer_options,
+    out_option,
     print_json,
     task_header,
     task_options,
@@ -145,12 +146,7 @@ def stored_config(ctx: click.Context, run_dir: Path, task: Task, given: dict):
 @frac_option
 @optimizer_options
 @click.option("--steps", type=int, default=None, help="Most training steps (default: the model's).")
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Run folder (default: a fresh folder under runs/).",
-)
+@out_option("Run folder [default: a fresh folder under runs/].")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run in --out.")
 @click.option("--force", is_flag=True, help="Overwrite an existing run folder.")
 @click.option(

@@ -21,6 +21,7 @@ from taskcore.files import atomic_write_text
 from taskcore.table import Task
 
 GENERATOR = '<meta name="generator" content="synthcmp">'
+PAGE_START = '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'  # every page's first bytes
 PRE = '<pre class="terminal">{code}</pre>'
 STYLE = """
 body { max-width: 1100px; margin: 2em auto; padding: 0 1em; font-family: system-ui, sans-serif;
@@ -165,8 +166,7 @@ def write_page(path: Path, title: str, body: str, shown: list[str], note: str = 
     """The self-contained page: a title, an optional note, the recorded report, the figures."""
     title = html.escape(title)
     note = f"<p>{html.escape(note)}</p>\n" if note else ""
-    page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">{GENERATOR}
+    page = f"""{PAGE_START}{GENERATOR}
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}</title>
 <style>{STYLE}</style>
