@@ -233,16 +233,20 @@ def node_values(program: str, task, rows: np.ndarray) -> tuple[str, np.ndarray |
 
 
 def check_runs(run_dirs: list[str | Path]):
-    """The task of the runs, after reading every run folder: a RunError for a damaged one,
-    a TaskError when they are runs of different tasks, or fewer than two."""
+    """The task of the runs, after reading every run folder and its network: a RunError for
+    a damaged one, a TaskError when they are runs of different tasks, or fewer than two — all
+    before any work starts."""
     from neural.store import load_run
 
     if len(run_dirs) < 2:
         raise TaskError(f"align needs at least 2 runs, got {len(run_dirs)}")
-    first = load_run(run_dirs[0])
+    runs = [load_run(d) for d in run_dirs]
+    for run in runs:
+        run.load_model()  # the weights compare will read: damaged ones are refused now
+    first = runs[0]
     n = first.task.n
-    for d in run_dirs[1:]:
-        task = load_run(d).task
+    for d, run in zip(run_dirs[1:], runs[1:], strict=True):
+        task = run.task
         if task.n != n or not np.array_equal(task.table, first.task.table):
             raise TaskError(f"{d} is a run of {task.name} (n = {task.n}), not of "
                             f"{first.task.name} (n = {n}): align compares runs of one task")  # fmt: skip

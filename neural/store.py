@@ -38,6 +38,7 @@ import re
 import stat
 import types
 import typing
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, is_dataclass
@@ -118,7 +119,9 @@ def load_weights(path: str | Path, device: str = "cpu") -> dict:
     path = Path(path)
     _regular_file(path)
     try:
-        obj = torch.load(path, map_location=device, weights_only=True)
+        with warnings.catch_warnings():  # a hostile pickle's protocol warning is no news: it
+            warnings.simplefilter("ignore")  # is refused below, in one line
+            obj = torch.load(path, map_location=device, weights_only=True)
     except Exception:  # a damaged file can fail in any of torch's readers, with any error
         raise RunError(
             f"{path} is not a readable weights file (truncated, damaged or not from synthcmp)"

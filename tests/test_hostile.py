@@ -16,6 +16,7 @@ import fcntl
 import io
 import json
 import os
+import pickle
 import shlex
 import shutil
 import signal
@@ -256,13 +257,21 @@ def damage(path: Path, how: str) -> None:
         os.mkfifo(path)
     elif how == "wrong-json":
         path.write_text('{"steps": "many", "n": [], "model": 3, "step": "x"}\n')
+    elif how == "pickle":  # a hostile pickle: it would run a command if it were unpickled
+        path.write_bytes(pickle.dumps(Hostile(), protocol=4))
     elif how == "deep-json":  # valid JSON, nested past any parser's recursion
         path.write_text("[" * 100_000 + "]" * 100_000 + "\n")
 
 
 RUN_FILES = ["config.json", "task.json", "metrics.jsonl", "summary.json", "model.pt",
              "checkpoints/step_000010.pt", "state.pt"]  # fmt: skip
-DAMAGE = ["empty", "truncated", "garbage", "missing", "fifo", "wrong-json", "deep-json"]
+DAMAGE = ["empty", "truncated", "garbage", "missing", "fifo", "wrong-json", "deep-json",
+          "pickle"]  # fmt: skip
+
+
+class Hostile:
+    def __reduce__(self):
+        return (os.system, ("touch PWNED",))
 COMMANDS = {
     "compare": ["compare", "run", "--json", "--top", "2"],
     "train-resume": ["train", "modadd", "--p", "7", "--out", "run", "--resume", "--json"],
@@ -647,3 +656,17 @@ def test_resume_clears_only_the_temporary_files_synthcmp_left(place):
     result = invoke("train", "modadd", "--p", "7", "--out", "run", "--resume", "--json")
     assert result.exit_code == 0, result.output
     assert not any(p.exists() for p in ours) and all(p.read_text() == "x" for p in theirs)
+
+
+@pytest.mark.parametrize("how", ["garbage", "pickle", "missing"])
+def test_align_refuses_a_damaged_run_before_it_starts(place, how):
+    shutil.copytree(place / "run", place / "run2", symlinks=True)
+    if how == "missing":
+        (place / "run" / "model.pt").unlink()
+        for checkpoint in (place / "run" / "checkpoints").iterdir():
+            checkpoint.unlink()
+    else:
+        damage(place / "run" / "model.pt", how)
+    before = snapshot(place)
+    assert_one_error_line(invoke("align", "--runs", "run", "--runs", "run2"), "run")
+    assert snapshot(place) == before
