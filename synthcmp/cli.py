@@ -79,6 +79,9 @@ class _Group(click.Group):
         except TaskError as err:
             raise UserError(str(err)) from None
         except OSError as err:  # stdout itself failed: full (/dev/full), closed, broken pipe
+            if err.errno == errno.ENAMETOOLONG:  # any path a user typed, wherever it is used
+                name = os.fsdecode(err.filename or "")
+                raise UserError(f"a file name is too long: {name[:60]}…") from None
             if not output_failed(err):
                 raise
             silence_stdout()

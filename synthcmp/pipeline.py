@@ -35,7 +35,7 @@ import numpy as np
 
 from synthcmp.render.html import GENERATOR, PAGE_START
 from taskcore.errors import TaskError
-from taskcore.files import atomic_write_json
+from taskcore.files import atomic_write_json, check_writable_name
 from taskcore.table import Task
 
 REPORT = "report.json"
@@ -127,6 +127,7 @@ def check_html_target(path: Path, force: bool) -> None:
     folder = path.parent
     if not folder.is_dir():
         raise TaskError(f"cannot write the HTML report {path}: folder {folder} does not exist")
+    check_writable_name(path, "--html")
     if os.path.lexists(path):
         if path.is_symlink() or not path.is_file():
             raise TaskError(

@@ -75,6 +75,24 @@ def atomic_write(path: str | Path, write: Callable[[io.BufferedWriter], object])
         raise
 
 
+TEMP_EXTRA = len(".") + len(".") + 8 + len(".tmp")  # what atomic_write's temporary name adds
+
+
+def check_writable_name(path: str | Path, what: str = "file") -> None:
+    """A TaskError now, before any work, if :func:`atomic_write` could not make ``path``
+    because its name (or that of its temporary file) is too long for the folder's file
+    system."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        limit = os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        limit = 255
+    if len(os.fsencode(path.name)) + TEMP_EXTRA > limit:
+        raise TaskError(f"{what} name {path.name[:40]}… is too long for its folder's file system "
+                        f"({len(os.fsencode(path.name))} bytes; at most {limit - TEMP_EXTRA})")
+
+
 def atomic_write_text(path: str | Path, text: str) -> None:
     atomic_write(path, lambda f: f.write(text.encode()))
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from synthcmp.ui import UserError, console, err_console, out_option, print_json
-from taskcore.files import describe_os_error
+from taskcore.files import check_writable_name, describe_os_error
 
 SPEC_HELP = """\b
 SPEC is a TOML file of lists to cross, e.g.
@@ -165,6 +165,7 @@ def report(folder, as_json, html_path, export_path, no_plots, force) -> None:
             raise UserError(f"--export {export_path}: the file name must end in .csv or .parquet")
         if not target.parent.is_dir():
             raise UserError(f"--export {export_path}: folder {target.parent} does not exist")
+        check_writable_name(target, "--export")
         if os.path.lexists(target):
             if target.is_symlink() or not target.is_file():
                 raise UserError(f"--export {export_path} exists and is not a regular file; "
