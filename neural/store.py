@@ -294,6 +294,18 @@ def cpu_state_dict(model: nn.Module) -> dict:
     return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
 
 
+def nothing_trained(folder: Path) -> bool:
+    """A run folder synthcmp made where no step was saved: no resume point, no model, no
+    checkpoint, no metrics (a run killed while it searched programs, or before its first
+    checkpoint). Such a folder holds nothing to continue, and nothing to lose."""
+    checkpoints = folder / CHECKPOINTS
+    return (is_run_folder(folder) and not any(os.path.lexists(folder / name)
+                                              for name in (STATE, MODEL, METRICS, SUMMARY))
+            and (not os.path.lexists(checkpoints)
+                 or (checkpoints.is_dir() and not checkpoints.is_symlink()
+                     and not any(checkpoints.iterdir()))))  # fmt: skip
+
+
 def is_run_folder(folder: Path) -> bool:
     """Provably a synthcmp run: it holds the marker as a regular file (not a link to one)."""
     return is_marked(folder, MARKER)

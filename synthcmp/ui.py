@@ -36,6 +36,16 @@ class UserError(click.ClickException):
 SEED_HELP = "Seed for the split, the lookup table, the noise and the network."
 
 
+TOP, MAX_TOP = 5, 100  # programs kept and matched: the default, and the most that makes sense
+
+
+def top_option(help: str, default: int = TOP):
+    """``--top K``, declared once (synth, compare, run, align; a sweep spec's ``top`` has the
+    same bounds): 1 … :data:`MAX_TOP`."""
+    return click.option("--top", type=click.IntRange(1, MAX_TOP), default=default,
+                        show_default=True, help=help)  # fmt: skip
+
+
 def out_option(help: str, **options):
     """``--out DIR``, declared once for every command that writes a folder. An empty name is
     refused: it would be the working folder, and --force would then clear it."""
@@ -80,13 +90,21 @@ def task_spec_options(seed_help: str = SEED_HELP):
 
 
 def build(task_name, p, expr, group, table_path, noise, seed) -> Task:
-    """The task those options describe; a mistake is a :class:`UserError`."""
+    """The task those options describe; a mistake is a :class:`UserError` — a --p typed for
+    a task whose size is not a modulus (a --table, a group) included: it would be ignored."""
     spec = TaskSpec(name=task_name, p=p, expr=expr, table_path=table_path, noise=noise,
                     seed=seed, group=group)  # fmt: skip
     try:
-        return build_task(spec)
+        task = build_task(spec)
     except TaskError as err:
         raise UserError(str(err)) from None
+    ctx = click.get_current_context(silent=True)
+    typed = ctx is not None and ctx.get_parameter_source("p") == click.core.ParameterSource.COMMANDLINE
+    if typed and (table_path is not None or task.group is not None):
+        what = (f"a --table task: its size is the table's, n = {task.n}" if table_path is not None
+                else f"a task in {task.group}: its size is the group's order, {task.n}")  # fmt: skip
+        raise UserError(f"--p does not apply to {what}")
+    return task
 
 
 def task_options(func):
@@ -99,6 +117,8 @@ def task_options(func):
         if kwargs.get("frac") is not None:
             check_frac(kwargs["frac"])
         task = build(task_name, p, expr, group, table_path, noise, seed)
+        if kwargs.get("frac") is not None:
+            check_frac(kwargs["frac"], task)
         return func(task=task, seed=seed, **kwargs)
 
     return wrapper
@@ -162,12 +182,21 @@ def train_frac(frac: float | None, task: Task) -> float:
     """``--frac`` as given, or the task's default (:func:`taskcore.table.default_train_frac`)."""
     from taskcore.table import default_train_frac
 
-    return check_frac(frac) if frac is not None else default_train_frac(task)
+    return check_frac(frac, task) if frac is not None else default_train_frac(task)
 
 
-def check_frac(frac: float) -> float:
+def check_frac(frac: float, task: Task | None = None) -> float:
+    """--frac in (0, 1) and, for ``task``, leaving at least one pair on each side of the split
+    (the split rounds frac · |domain|; it would otherwise quietly clamp to one pair)."""
     if not 0.0 < frac < 1.0:
         raise UserError(f"--frac must be in (0, 1), got {frac}")
+    if task is not None:
+        size = task.domain_size
+        k = round(frac * size)
+        if not 1 <= k <= size - 1:
+            side = "training" if k < 1 else "held-out"
+            raise UserError(f"--frac {frac:g} leaves no {side} pair of {task.name}'s {size:,}: use "
+                            f"a fraction in [{1.5 / size:.3g}, {1 - 1.5 / size:.3g}]")  # fmt: skip
     return frac
 
 

@@ -55,6 +55,7 @@ def place(tmp_path, monkeypatch, finished_run) -> Path:
     canary.mkdir()
     (canary / "notes.txt").write_text("precious")
     (canary / "data.csv").write_text("x,y,out\n0,0,0\n")
+    (canary / "table.csv").write_text("x,y,out\n0,0,1\n0,1,0\n1,0,0\n1,1,1\n")
     shutil.copytree(finished_run, tmp_path / "run", symlinks=True)
     foreign = tmp_path / "thesis"
     foreign.mkdir()
@@ -163,6 +164,11 @@ CASES = {
     "p-huge": ("synth modadd --p 99999999999999999999", "range"),
     "noise-nan": ("synth modadd --p 7 --noise nan", "noise"),
     "frac-nan": ("train modadd --p 7 --frac nan", "--frac"),
+    "frac-tiny": ("train modadd --p 7 --frac 1e-300", "no training pair"),
+    "frac-almost-one": ("synth modadd --p 7 --frac 0.999", "no held-out pair"),
+    "align-frac-tiny": ("align modadd --p 7 --frac 1e-300", "no training pair"),
+    "top-huge": ("synth modadd --p 7 --top 1000000000", "--top"),
+    "run-top-huge": ("run modadd --p 7 --top 101", "--top"),
     "steps-negative": ("train modadd --p 7 --steps -1", "--steps"),
     "steps-huge": ("train modadd --p 7 --steps 99999999999999999999999", "--steps"),
     "run-steps-huge": ("run modadd --p 7 --steps 10000000000", "--steps"),
@@ -179,6 +185,9 @@ CASES = {
     "out-in-proc": ("train modadd --p 7 --steps 2 --out /proc/synthcmp-run", "cannot create"),
     "run-out-under-a-file": ("run modadd --p 7 --steps 2 --out {file}/run", "cannot create"),
     "out-empty": ("train modadd --p 7 --steps 2 --out ''", "must name a folder"),
+    "p-with-a-group": ("synth s5mul --p 11", "--p does not apply"),
+    "p-with-expr-in-a-group": ("train --expr 'x*y' --group s3 --p 5 --steps 2", "in S3"),
+    "p-with-a-table": ("synth --table {canary}/table.csv --p 5", "--table"),
     "out-name-too-long": ("train modadd --p 7 --steps 2 --out " + "a" * 300, "too long"),
     "html-name-too-long": ("run modadd --p 7 --steps 2 --html " + "b" * 245 + ".html", "too long"),
     "table-name-too-long": ("synth --table " + "c" * 300 + ".csv", "too long"),

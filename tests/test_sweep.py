@@ -174,6 +174,12 @@ def test_a_rerun_runs_only_the_missing_cells(tmp_path):
     assert {r["cell"]: r["finished"] for r in rows if r["cell"] in before} == before
 
 
+def test_a_pool_starts_no_more_workers_than_there_are_cells(tmp_path):
+    pool = LocalPool(64, FAKE)
+    result = run_sweep(spec_of([0.4, 0.6]), tmp_path / "s", pool)
+    assert result.ok == 2 and pool.slots == 2 and result.executor == "local pool, 2 workers"
+
+
 def test_failed_cells_run_again_only_when_asked(tmp_path):
     out = tmp_path / "s"
     run_sweep(spec_of([0.4, 0.7]), out, LocalPool(1, FAKE))

@@ -29,6 +29,7 @@ from synthcmp.ui import (
     print_json,
     task_header,
     task_spec_options,
+    top_option,
     train_frac,
 )
 from taskcore.errors import TaskError
@@ -100,7 +101,7 @@ def given(ctx: click.Context, *names: str) -> list[str]:
 @click.option("--runs", "runs", multiple=True, metavar="DIR",
               help="Align these runs instead of training: a run folder, or a folder of run "
                    "folders such as an earlier align's (repeatable).")  # fmt: skip
-@click.option("--top", type=int, default=3, show_default=True, help="Programs to match per run.")
+@top_option("Programs to match per run.", default=3)
 @out_option("Align folder for the runs, align.json and plots [default: a fresh folder under "
             "runs/].")  # fmt: skip
 @click.option("--force", is_flag=True, help="Overwrite an existing align folder (one synthcmp made).")
@@ -127,8 +128,6 @@ def align(ctx: click.Context, task_name, p, expr, group, table_path, noise, seed
     """
     from neural.train import TrainingDiverged, check_device
 
-    if top < 1:
-        raise UserError(f"--top must be at least 1, got {top}")
     if workers is not None and workers < 1:
         raise UserError(f"--workers must be at least 1, got {workers}")
     check_steps(steps)

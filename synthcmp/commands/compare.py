@@ -7,20 +7,14 @@ from pathlib import Path
 
 import click
 
-from synthcmp.ui import UserError, console, err_console, print_json
+from synthcmp.ui import UserError, console, err_console, print_json, top_option
 from taskcore.errors import TaskError
 from taskcore.files import exclusive_lock
 
 
 @click.command()
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
-@click.option(
-    "--top",
-    type=int,
-    default=5,
-    show_default=True,
-    help="How many synthesized programs to match against.",
-)
+@top_option("How many synthesized programs to match against.")
 @click.option("--program", "programs", multiple=True, metavar="EXPR",
               help="Also match this program (repeatable), e.g. --program 'x + y + 1'.")  # fmt: skip
 @click.option("--node", metavar="EXPR",
@@ -46,8 +40,6 @@ def compare(run_dir: str, top: int, programs: tuple[str, ...], node: str | None,
       synthcmp compare runs/a --program 'x - y'     hold another program against it
       synthcmp compare runs/a --node 'x * y'        read it through a node of your own
     """
-    if top < 1:
-        raise UserError(f"--top must be at least 1, got {top}")
     synth_json = Path(run_dir) / "synth.json"
     if os.path.lexists(synth_json) and not synth_json.is_file():  # a FIFO would hang the read
         raise UserError(f"{synth_json} is not a regular file")

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from synthcmp.ui import (
+    TOP,
     UserError,
     check_steps,
     console,
@@ -21,6 +22,7 @@ from synthcmp.ui import (
     print_json,
     task_header,
     task_options,
+    top_option,
 )
 from taskcore.errors import TaskError
 from taskcore.files import describe_os_error
@@ -72,7 +74,7 @@ class RunDisplay:
 @frac_option
 @optimizer_options
 @click.option("--steps", type=int, default=None, help="Most training steps [default: the model's].")
-@click.option("--top", type=int, default=5, show_default=True, help="Programs to keep and match.")
+@top_option("Programs to keep and match.")
 @click.option("--program", "programs", multiple=True, metavar="EXPR",
               help="Also match this program against the network (repeatable).")  # fmt: skip
 @out_option("Run folder [default: a fresh folder under runs/].")
@@ -169,7 +171,7 @@ def run(ctx: click.Context, task: Task, seed: int, model, frac, lr, weight_decay
             err_console.print(
                 f"[yellow]Interrupted[/] during {display.stage}; the partial run is in {run_dir}."
             )
-            again = ["--top", str(top)] if top != 5 else []
+            again = ["--top", str(top)] if top != TOP else []
             again += ["--no-plots"] if no_plots else []
             again += ["--html", str(html)] if html is not None else []
             again += ["--device", device] if device != "cpu" else []

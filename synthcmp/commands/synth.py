@@ -13,6 +13,7 @@ from synthcmp.ui import (
     frac_option,
     print_json,
     task_options,
+    top_option,
     train_frac,
 )
 from taskcore.table import Task
@@ -23,13 +24,7 @@ MAX_BITS = 1000  # far past any search budget: 2^1000 programs
 @click.command()
 @task_options
 @frac_option
-@click.option(
-    "--top",
-    type=int,
-    default=5,
-    show_default=True,
-    help="Stop after this many exact programs; show this many ranked programs.",
-)
+@top_option("Stop after this many exact programs; show this many ranked programs.")
 @click.option(
     "--max-bits", type=float, default=None, help="Stop the search at this many bits [32]."
 )
@@ -74,8 +69,6 @@ def synth(
             console.print(grammar_table(grammar))
         return
 
-    if top < 1:
-        raise UserError(f"--top must be at least 1, got {top}")
     if max_bits is not None and not 0 < max_bits <= MAX_BITS:  # nan and inf fail too
         raise UserError(f"--max-bits must be in (0, {MAX_BITS}], got {max_bits}")
     if timeout is not None and not 0 < timeout < math.inf:

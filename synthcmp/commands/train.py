@@ -124,7 +124,7 @@ def stored_config(ctx: click.Context, run_dir: Path, task: Task, given: dict):
     from neural import store
 
     if not (run_dir / store.STATE).exists():
-        if run_dir.is_dir() and store.is_run_folder(run_dir):
+        if run_dir.is_dir() and store.nothing_trained(run_dir):
             err_console.print(f"[yellow]Nothing was trained in {run_dir} yet[/]: starting the run "
                               "afresh there.")  # fmt: skip
             return None

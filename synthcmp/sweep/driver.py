@@ -178,6 +178,7 @@ def run_sweep(
             t0 = time.perf_counter()
             notify(progress)
             if todo:
+                executor.slots = min(executor.slots, len(todo))  # one worker per cell at most
                 if hasattr(executor, "log_file"):
                     executor.log_file = str(folder / WORKER_LOG)
                 with executor:

@@ -135,6 +135,7 @@ class LocalPool:
         import multiprocessing
 
         self._ctx = multiprocessing.get_context("spawn")
+        self.description = f"local pool, {self.slots} worker{'s' * (self.slots != 1)}"
         for _ in range(self.slots):
             self._pool.append(self._start())
         return self

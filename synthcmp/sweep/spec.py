@@ -34,6 +34,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from synthcmp.ui import MAX_TOP, TOP
 from taskcore import BUILTIN, TaskSpec, build_task
 from taskcore.errors import TaskError
 from taskcore.serial import JsonMixin
@@ -46,7 +47,6 @@ OPTIONS = ("name", "stages", "top", "plots")
 MAX_STEPS = 10**9
 MAX_CELLS = 100_000
 MAX_SPEC_BYTES = 1 << 20
-TOP = 5  # programs kept and matched per cell, unless the spec says
 
 
 @dataclass(frozen=True)
@@ -254,8 +254,8 @@ def parse_spec(text: str, source: str = "spec", default_name: str = "sweep") -> 
         spec["stages"] = tuple(s for s in STAGES if s in stages)
     if "top" in data:
         top = data["top"]
-        if isinstance(top, bool) or not isinstance(top, int) or not 1 <= top <= 100:
-            fail("top", f"expected an integer in 1..100, got {top!r}")
+        if isinstance(top, bool) or not isinstance(top, int) or not 1 <= top <= MAX_TOP:
+            fail("top", f"expected an integer in 1..{MAX_TOP}, got {top!r}")
         spec["top"] = top
     if "plots" in data:
         if not isinstance(data["plots"], bool):
