@@ -16,6 +16,7 @@ import click
 from rich.console import Console
 
 from taskcore.errors import TaskError
+from taskcore.groups import GROUP_NAMES
 from taskcore.registry import build_task
 from taskcore.table import DEFAULT_P, Task, TaskSpec
 
@@ -73,8 +74,8 @@ def task_spec_options(seed_help: str = SEED_HELP):
                          help="Custom task: an expression in x, y mod p, e.g. 'x*y + 3*x', "
                               "'x / y'."),
             click.option("--group", "group", metavar="GROUP",
-                         help="With --expr: read the expression in this group (S3…S6, D_m "
-                              "such as D13), e.g. --expr 'x * y * x' --group S4."),
+                         help=f"With --expr: read the expression in this group, one of "
+                              f"{GROUP_NAMES}, e.g. --expr 'x * y * x' --group S4."),
             click.option("--table", "table_path", metavar="FILE",
                          type=click.Path(dir_okay=False),
                          help="Custom task: a CSV of x,y,out rows or an n×n matrix of outputs."),

@@ -78,8 +78,8 @@ def _from_permutations(name: str, perms: list[tuple[int, ...]]) -> Group:
 @cache
 def symmetric(k: int) -> Group:
     """S_k: all permutations of range(k), lexicographic order."""
-    if not 1 <= k or math.factorial(k) > MAX_ORDER:
-        raise TaskError(f"S{k} is not supported (k! must be at most {MAX_ORDER})")
+    if not 2 <= k or math.factorial(k) > MAX_ORDER:
+        raise TaskError(f"S{k} is not supported: use {GROUP_NAMES}")
     return _from_permutations(f"S{k}", list(itertools.permutations(range(k))))
 
 
@@ -101,11 +101,14 @@ def dihedral(m: int) -> Group:
     return _from_permutations(f"D{m}", rotations + reflections)
 
 
+GROUP_NAMES = "S2…S6 (symmetric), D3…D512 (dihedral) or Z2…Z1024 (cyclic)"  # what the help says
+
+
 def group_by_name(name: str) -> Group:
     """``"S5"`` → :func:`symmetric` (5), ``"D13"`` → :func:`dihedral` (13), ``"Z7"`` →
     :func:`cyclic` (7)."""
     match = re.fullmatch(r"([SsDdZz])(\d{1,4})", name.strip())
     if match is None:
-        raise TaskError(f"unknown group {name!r}: use S3, S4, S5, D_m such as D13, or Z_m")
+        raise TaskError(f"unknown group {name!r}: use {GROUP_NAMES}")
     kind, size = match.group(1).upper(), int(match.group(2))
     return {"S": symmetric, "D": dihedral, "Z": cyclic}[kind](size)
