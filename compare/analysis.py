@@ -365,7 +365,7 @@ def compare_run(
             seconds["progress"] = time.perf_counter() - t0
         phases = detect_phases(points, run.metrics, found.circuit)
     return CompareResult(
-        run_dir=str(run_dir), task=task.name, n=task.n, analysis=found.analysis, why=found.why,
+        run_dir=str(run.run_dir), task=task.name, n=task.n, analysis=found.analysis, why=found.why,
         circuit=found.circuit, match=found.match, candidates=found.candidates, phases=phases,
         progress=points, dl_curve=dl_curve(points), noise=found.noise,
         node_test=found.node_test, seconds=seconds,

@@ -173,3 +173,11 @@ def test_imports_stay_light_and_layered():
     )
     for code in (light, layered):
         subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_loaded_run_is_compared_under_its_folders_name(modadd_run):
+    """compare_run takes a folder or a loaded run; either way run_dir is the folder."""
+    from neural import load_run
+
+    result = compare_run(load_run(modadd_run), top_k=1, progress=False)
+    assert result.run_dir == str(modadd_run)

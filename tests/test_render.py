@@ -228,3 +228,17 @@ def test_branches_and_the_node_test_are_rendered():
     out = " ".join(console.file.getvalue().split())
     assert "No single node explains" in out and "u = x / y (in discrete logs)" in out
     assert "not read through u = x * y" in out and "2 * (x * y)" in out
+
+
+def test_a_group_tasks_captions_name_irreps_not_frequencies():
+    from synthcmp.render.html import caption
+
+    circuit = {"basis": "irreps", "group": "S4", "key_frequencies": [1, 2],
+               "key_irreps": [{"name": "sign"}, {"name": "standard"}]}  # fmt: skip
+    report = {"compare": {"circuit": circuit}}
+    for name in ("spectrum", "progress"):
+        text = caption(name, report)
+        assert "frequenc" not in text and "irrep" in text, (name, text)
+    assert "sign, standard" in caption("spectrum", report)
+    cyclic = {"compare": {"circuit": {"basis": "additive", "key_frequencies": [3, 5]}}}
+    assert "k = 3, 5" in caption("spectrum", cyclic)

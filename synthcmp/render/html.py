@@ -46,6 +46,9 @@ FIGURE_TITLES = {
 
 
 def _keys(circuit: dict) -> str:
+    """The key irreps as the report names them: their names in a group, k = … over Z_m."""
+    if circuit.get("basis") == "irreps":
+        return ", ".join(ir.get("name", "?") for ir in circuit.get("key_irreps") or [])
     keys = circuit.get("key_frequencies") or []
     return ", ".join(str(k) for k in keys)
 
@@ -65,6 +68,16 @@ def caption(name: str, report: dict) -> str:
             + (f" (here at step {grok})." if grok is not None else "; this run did not grok.")
         )
     if name == "spectrum":
+        if circuit.get("basis") == "irreps":
+            group = circuit.get("group") or "the group"
+            found = (f"The key irreps (red: {keys}) are those the circuit uses." if keys
+                     else "No irrep is key here (all bars grey).")  # fmt: skip
+            return (
+                "How the token embedding's squared norm splits over the irreducible "
+                f"representations of {group} (each irrep's isotypic subspace of functions on "
+                f"the group). {found} A network that groks concentrates its embedding on a few "
+                "irreps; one that memorizes spreads it over all."
+            )
         found = (
             f"The key frequencies (red: k = {keys}) are those the circuit uses."
             if keys
@@ -93,11 +106,12 @@ def caption(name: str, report: dict) -> str:
             "algorithm puts it; a shapeless cloud means it does not use that frequency."
         )
     if name == "progress":
+        what = "irreps" if circuit.get("basis") == "irreps" else "frequencies"
         return (
             "The progress measures at each checkpoint, over log-scaled steps. Left: train and "
-            "test loss beside the restricted loss (only the key-frequency directions of the "
+            f"test loss beside the restricted loss (only the key {what}' directions of the "
             "logits kept) and the excluded loss (those directions removed, on the training "
-            "pairs). Right: the key frequencies' share of the embedding, and the weight norm "
+            f"pairs). Right: the key {what}' share of the embedding, and the weight norm "
             "scaled to its largest value. In circuit formation the restricted loss falls and "
             "the key share grows before the test loss moves."
         )
