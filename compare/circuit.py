@@ -26,6 +26,8 @@ import numpy as np
 from compare.basis import Basis
 from compare.logits import Node
 from compare.readout import Readout, best_positions, faithful, quantize
+from synth.ladder import DATA, Rung
+from synth.mdl import data_bits
 from taskcore.events import FAITHFUL
 from taskcore.serial import JsonMixin
 
@@ -212,6 +214,27 @@ class Circuit(JsonMixin):
                     f"predict the task (restricted loss {self.restricted_loss:.3f}, above "
                     f"{FORMED:g} · log n = {FORMED * self.chance_loss:.3f})")  # fmt: skip
         return ""
+
+    def rung(self, N: int, n: int) -> Rung:
+        """The circuit's rung of the description-length ladder (:mod:`synth.ladder`): its
+        template plus its exceptions on the N training pairs, or — no circuit found — no bits
+        and why."""
+        if self.basis == "irreps" and self.key_irreps:
+            keys = ", ".join(ir["name"] for ir in self.key_irreps)
+        else:
+            keys = ", ".join(f"k={k}" for k in self.key_frequencies) or "no key frequency"
+        phase = ", phase" if self.phased else ""
+        caveat = "" if self.measures_can_fail else (
+            "restricted loss and key share cannot fail here (the key irreps span "
+            f"{self.key_span:.0%} of the functions of u): not evidence")  # fmt: skip
+        return Rung(
+            "extracted circuit", f"u = {self.node}: {keys}", self.bits, DATA,
+            f"template {self.template_bits:.1f} (basis, node u at {self.node_bits:.2f}, key "
+            f"irreps, α{phase}) + L(labels | circuit) {data_bits(self.exceptions, N, n):.1f} "
+            f"({self.exceptions:,} exceptions of {N:,}: the label or the network differs)",
+            f"faithfulness {self.faithfulness:.1%}" if self.found
+            else f"no circuit: {self.why_not_found()}", caveat,
+        )  # fmt: skip
 
     @property
     def measures_can_fail(self) -> bool:

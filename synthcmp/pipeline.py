@@ -25,7 +25,6 @@ keeps what it finished, and ``synthcmp run … --resume`` finishes it.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,15 +32,15 @@ from pathlib import Path
 
 import numpy as np
 
-from synthcmp.render.html import GENERATOR, PAGE_START
+from compare import CompareResult
+from synth import SynthResult
+from synth.ladder import Rung
 from taskcore.errors import TaskError
-from taskcore.files import atomic_write_json, check_writable_name
+from taskcore.files import atomic_write_json
+from taskcore.serial import JsonMixin
 from taskcore.table import Task
 
 REPORT = "report.json"
-# what the HTML writer puts in a page's head (and put there before it had a generator tag):
-# a file that holds one is a report synthcmp wrote, which --html may overwrite
-HTML_MARKERS = (GENERATOR, "<title>synthcmp · ")
 SYNTH = "synth.json"  # the name compare looks for (compare.SYNTH_FILE)
 PLOTS = {
     "training": "training.png",
@@ -104,44 +103,6 @@ def resumed_config(run_dir: Path, options: RunOptions):
     return read_config(run_dir).replace(device=options.device, **steps)
 
 
-def is_our_report(path: Path) -> bool:
-    """Was the file at ``path`` written by synthcmp's HTML writer (so it may be overwritten)?
-
-    Its page starts as the writer starts every page, and its ``<head>`` holds the generator
-    tag (or, from before there was one, a title that starts "synthcmp · "): a page of the
-    user's that merely quotes the tag in its text is not ours."""
-    try:
-        with open(path, "rb") as f:
-            start = f.read(4096).decode("utf-8", errors="replace")
-    except OSError:
-        return False
-    head = start.partition("</head>")[0]
-    return start.startswith(PAGE_START) and any(marker in head for marker in HTML_MARKERS)
-
-
-def check_html_target(path: Path, force: bool) -> None:
-    """Before a run starts: can the HTML report be written to ``path`` without harm?
-
-    Its folder must exist; an existing file is overwritten only if it is a report synthcmp
-    wrote, or with ``force`` (never a link or a non-file, whatever ``force`` says)."""
-    folder = path.parent
-    if not folder.is_dir():
-        raise TaskError(f"cannot write the HTML report {path}: folder {folder} does not exist")
-    check_writable_name(path, "--html")
-    if os.path.lexists(path):
-        if path.is_symlink() or not path.is_file():
-            raise TaskError(
-                f"--html {path} exists and is not a regular file; refusing to replace it"
-            )
-        if not force and not is_our_report(path):
-            raise TaskError(
-                f"--html {path} exists and is not a report synthcmp wrote; "
-                "use --force to overwrite it"
-            )
-    if not os.access(folder, os.W_OK):
-        raise TaskError(f"cannot write the HTML report {path}: folder {folder} is not writable")
-
-
 def run_pipeline(
     task: Task,
     run_dir: Path,
@@ -149,7 +110,7 @@ def run_pipeline(
     hooks: Hooks | None = None,
     resume: bool = False,
     force: bool = False,
-) -> dict:
+) -> Report:
     """Run every stage into ``run_dir`` and return the report.
 
     ``run_dir`` must be new or empty (``force``: an old run folder, which is deleted first).
@@ -165,58 +126,92 @@ def run_pipeline(
         return _stages(task, run_dir, options, hooks or Hooks(), resume)
 
 
-def _stages(task: Task, run_dir: Path, options: RunOptions, hooks: Hooks, resume: bool) -> dict:
+@dataclass
+class Report(JsonMixin):
+    """What ``synthcmp run`` makes, and what :func:`synthcmp.run` returns: ``report.json``.
+
+    ``synth`` the ranked programs, ``train`` the run's ``summary.json``, ``compare`` the
+    circuit and the match, ``ladder`` the description-length ladder (:mod:`synth.ladder`),
+    ``plots`` {figure: file name}. A stage that has not run yet (an interrupted run) is None.
+    """
+
+    run_dir: str
+    task: dict  # the task and its shared split (task_section)
+    seconds: dict[str, float] = field(default_factory=dict)
+    synth: SynthResult | None = None
+    train: dict | None = None
+    compare: CompareResult | None = None
+    ladder: list[Rung] = field(default_factory=list)
+    plots: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def circuit(self):
+        return self.compare.circuit if self.compare is not None else None
+
+    @property
+    def match(self):
+        return self.compare.match if self.compare is not None else None
+
+    def to_json(self) -> dict:
+        """``report.json``: a stage that has not run (or drew nothing) has no key at all, so
+        a reader asks ``"train" in report``, as of a report of an interrupted run."""
+        return {k: v for k, v in super().to_json().items()
+                if k == "seconds" or v not in (None, [], {})}  # fmt: skip
+
+    def save(self) -> None:
+        atomic_write_json(Path(self.run_dir) / REPORT, self.to_json())
+
+
+def _stages(task: Task, run_dir: Path, options: RunOptions, hooks: Hooks, resume: bool) -> Report:
     from compare import compare_run, load_or_synthesize
     from neural import TrainingInterrupted, load_run, train
     from synth import SynthConfig, synthesize
+    from synth.ladder import ladder
 
     config = resumed_config(run_dir, options) if resume else train_config(task, options)
     split = task.split(config.train_frac, config.seed)
-    seconds: dict[str, float] = {}
-    report: dict = {"run_dir": str(run_dir), "task": task_section(task, split), "seconds": seconds}
-
-    def save() -> None:
-        atomic_write_json(run_dir / REPORT, report)
+    report = Report(str(run_dir), task_section(task, split))
+    seconds = report.seconds
 
     hooks.stage("synth")
     t0 = time.perf_counter()
     if resume and (run_dir / SYNTH).is_file():  # the programs found before the interruption
-        synth_result = load_or_synthesize(load_run(run_dir))
+        report.synth = load_or_synthesize(load_run(run_dir))
     else:
-        synth_result = synthesize(task, split, SynthConfig(top_k=options.top), hooks.on_synth)
+        report.synth = synthesize(task, split, SynthConfig(top_k=options.top), hooks.on_synth)
     seconds["synth"] = time.perf_counter() - t0
-    report["synth"] = synth_result.to_json()
 
     hooks.stage("train")
     t0 = time.perf_counter()
     try:
         run = train(task, config, on_step=hooks.on_step, run_dir=run_dir, resume=resume)
     except TrainingInterrupted:
-        atomic_write_json(run_dir / SYNTH, report["synth"])
+        atomic_write_json(run_dir / SYNTH, report.synth.to_json())
         seconds["train"] = time.perf_counter() - t0
-        save()
+        report.save()
         raise
     seconds["train"] = time.perf_counter() - t0
-    atomic_write_json(run_dir / SYNTH, report["synth"])
-    report["train"] = run.to_json()
-    save()
+    atomic_write_json(run_dir / SYNTH, report.synth.to_json())
+    report.train = run.to_json()
+    report.save()
 
     hooks.stage("compare")
     t0 = time.perf_counter()
-    result = compare_run(run_dir, top_k=options.top, synth_result=synth_result,
-                         on_progress=hooks.on_compare, user_programs=options.programs)  # fmt: skip
+    report.compare = compare_run(run_dir, top_k=options.top, synth_result=report.synth,
+                                 on_progress=hooks.on_compare, user_programs=options.programs)  # fmt: skip
     seconds["compare"] = time.perf_counter() - t0
-    report["compare"] = result.to_json()
-    report["ladder"] = ladder(report, run.model)
-    save()
+    n_params = sum(int(p.numel()) for p in run.model.parameters())
+    report.ladder = ladder(report.synth.programs, report.circuit.rung(split.n_train, task.n),
+                           n_params, split.n_train, task.n)  # fmt: skip
+    report.save()
 
     if options.plots:
         hooks.stage("plots")
         t0 = time.perf_counter()
-        report["plots"] = draw_plots(run_dir, task, report, result)
+        report.plots = draw_plots(run_dir, task, report)
         seconds["plots"] = time.perf_counter() - t0
     seconds["total"] = sum(seconds.values())
-    save()
+    report.save()
     return report
 
 
@@ -231,80 +226,19 @@ def task_section(task: Task, split) -> dict:
     }
 
 
-def ladder(report: dict, model) -> list[dict]:
-    """The description-length ladder (see the module docstring).
-
-    Every rung that describes *the data* is the same two-part code on the N training pairs,
-    L(model) + L(labels | model) (:mod:`synth.mdl`), and says in ``code`` what it pays for;
-    a circuit that was not found has ``bits`` None. The raw parameters describe the network,
-    not the data (``describes``: "network"), and are set apart.
-    """
-    from synth.mdl import data_bits
-
-    task = report["task"]
-    N, n = task["n_train"], task["n"]
-    programs = report["synth"]["programs"]
-    best = next((p for p in programs if p["kind"] == "program"), None)
-    table = next((p for p in programs if p["kind"] == "table"), None)
-    circuit = report["compare"].get("circuit")
-    n_params = sum(int(p.numel()) for p in model.parameters())
-    rungs = []
-    if best is not None:
-        rungs.append({
-            "rung": "shortest program", "what": best["expr"], "bits": best["bits"],
-            "describes": "data",
-            "code": f"L(P) {best['program_bits']:.2f} (grammar) + L(labels | P) "
-                    f"{best['data_bits']:.1f} ({best['exceptions']:,} exceptions of {N:,})",
-            "note": f"{best['exceptions']:,} exceptions",
-        })  # fmt: skip
-    if circuit is not None:
-        found = circuit.get("bits") is not None
-        if circuit.get("key_irreps") and circuit.get("basis") == "irreps":
-            keys = ", ".join(ir["name"] for ir in circuit["key_irreps"])
-        else:
-            keys = ", ".join(f"k={k}" for k in circuit["key_frequencies"]) or "no key frequency"
-        exceptions = circuit.get("exceptions", 0)
-        phase = ", phase" if circuit.get("beta") else ""
-        node = circuit.get("node") or circuit.get("form") or "?"
-        note = (f"faithfulness {circuit['faithfulness']:.1%}" if found else
-                f"no circuit: {circuit.get('why_not_found') or 'not faithful to the network'}")
-        caveat = "" if circuit.get("measures_can_fail", True) else (
-            "restricted loss and key share cannot fail here (the key irreps span "
-            f"{circuit.get('key_span', 1):.0%} of the functions of u): not evidence")  # fmt: skip
-        rungs.append({
-            "rung": "extracted circuit", "what": f"u = {node}: {keys}",
-            "bits": circuit.get("bits"), "describes": "data",
-            "code": f"template {circuit['template_bits']:.1f} (basis, node u at "
-                    f"{circuit.get('node_bits', 0):.2f}, key irreps, α{phase}) + "
-                    f"L(labels | circuit) {data_bits(exceptions, N, n):.1f} "
-                    f"({exceptions:,} exceptions of {N:,}: the label or the network differs)",
-            "note": note, "caveat": caveat,
-        })  # fmt: skip
-    if table is not None:
-        rungs.append({"rung": "memorized table", "what": f"{N:,} pairs", "bits": table["bits"],
-                      "describes": "data",
-                      "code": f"every training label at log2 {n} bits, plus a default",
-                      "note": ""})  # fmt: skip
-    rungs.append({"rung": "raw parameters", "what": f"{n_params:,} × float32",
-                  "bits": 32.0 * n_params, "describes": "network",
-                  "code": "32 bits per parameter: the network itself, not a code of the labels",
-                  "note": "describes the network, not the data"})  # fmt: skip
-    return rungs
-
-
-def draw_plots(run_dir: Path, task: Task, report: dict, result) -> dict[str, str]:
-    """Draw every figure into the run folder from the report and the compare result (whose
-    probe of the final network is reused: the network is not run again); returns
-    {figure: file name}. Figures of a circuit are drawn only where there is one."""
+def draw_plots(run_dir: Path, task: Task, report: Report) -> dict[str, str]:
+    """Draw every figure into the run folder from the report (whose compare result holds the
+    probe of the final network: it is not run again); returns {figure: file name}. Figures
+    of a circuit are drawn only where there is one."""
     from neural.store import read_metrics
     from synth import parse_program
     from synthcmp.render.figures import run as plots
 
-    comp = report["compare"]
-    phases = {k: v for k, v in comp["phases"].items() if k in plots.PHASE_COLORS}
+    comp = report.compare
+    phases = {k: v for k, v in comp.phases.to_json().items() if k in plots.PHASE_COLORS}
     title = f"{task.name}: {task.formula}"
     metrics = read_metrics(run_dir)
-    circuit, seen = result.circuit, result.probe
+    circuit, seen = comp.circuit, comp.probe
     drawn = {}
 
     drawn["training"] = plots.plot_training(metrics, phases, run_dir / PLOTS["training"], title)
@@ -339,18 +273,19 @@ def draw_plots(run_dir: Path, task: Task, report: dict, result) -> dict[str, str
                 model, actual, circuit.fve, run_dir / PLOTS["logit_fit"],
                 f"{title} — the logit model through u = {circuit.node} against the network",
             )  # fmt: skip
-    if comp.get("progress"):
+    if comp.progress:
         drawn["progress"] = plots.plot_progress(
-            comp["progress"], phases, run_dir / PLOTS["progress"], f"{title} — progress measures"
-        )
-    if comp.get("dl_curve"):
-        rungs = {r["rung"]: r["bits"] for r in report.get("ladder", [])}
+            [p.to_json() for p in comp.progress], phases, run_dir / PLOTS["progress"],
+            f"{title} — progress measures",
+        )  # fmt: skip
+    if comp.dl_curve:
+        rungs = {r.rung: r.bits for r in report.ladder}
         drawn["description_length"] = plots.plot_description_length(
-            comp["dl_curve"], rungs.get("shortest program"), rungs.get("memorized table"),
+            comp.dl_curve, rungs.get("shortest program"), rungs.get("memorized table"),
             phases, run_dir / PLOTS["description_length"],
             f"{title} — description length of the training labels over training",
         )  # fmt: skip
-    matched = comp["match"].get("program")
+    matched = comp.match.program
     if matched and task.domain.any():
         x, y = np.meshgrid(np.arange(task.n), np.arange(task.n), indexing="ij")
         try:

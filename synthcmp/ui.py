@@ -52,6 +52,8 @@ def out_option(help: str, **options):
     refused: it would be the working folder, and --force would then clear it."""
 
     def check(ctx, param, value):
+        if value is None and param.required:  # newer click calls back before it checks
+            raise click.MissingParameter(ctx=ctx, param=param)
         if value is not None and not str(value).strip():
             raise click.BadParameter("must name a folder (an empty name is the working folder)")
         return value

@@ -31,7 +31,7 @@ import torch
 from cli_helpers import assert_one_error_line, invoke, snapshot
 
 from neural import default_config, store, train
-from synthcmp.pipeline import check_html_target
+from synthcmp.render.html import check_html_target
 from taskcore.errors import TaskError
 from taskcore.registry import get_task
 

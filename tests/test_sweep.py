@@ -449,7 +449,7 @@ HOSTILE = [
     (["sweep", "run", "latin1.toml", "--out", "new"], "not UTF-8"),
     (["sweep", "run", "missing.toml", "--out", "new"], "missing.toml"),
     (["sweep", "run", "empty", "--out", "new"], "not a regular file"),
-    (["sweep", "run", "good.toml", "--out", "a_file"], "not a folder"),
+    (["sweep", "run", "good.toml", "--out", "a_file"], "is a file"),
     (["sweep", "run", "good.toml", "--out", "a_file/sub"], "cannot create folder"),
     (["sweep", "run", "good.toml", "--out", "foreign"], "not a synthcmp sweep folder"),
     (["sweep", "run", "good.toml", "--out", "corrupt"], "not a readable synthcmp sweep database"),

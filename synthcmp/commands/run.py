@@ -110,12 +110,10 @@ def run(ctx: click.Context, task: Task, seed: int, model, frac, lr, weight_decay
         resume_command,
         stored_config,
     )
-    from synthcmp.pipeline import Hooks, RunOptions, check_html_target, run_pipeline, train_config
-    from synthcmp.render.html import write_html
+    from synthcmp.pipeline import Hooks, RunOptions, run_pipeline, train_config
+    from synthcmp.render.html import check_html_target, write_html
     from synthcmp.render.report import render_report
 
-    if top < 1:
-        raise UserError(f"--top must be at least 1, got {top}")
     check_steps(steps)
     from synth import parse_program
 
@@ -159,7 +157,8 @@ def run(ctx: click.Context, task: Task, seed: int, model, frac, lr, weight_decay
     try:
         with open_run(run_dir, resume=resume, force=force, unique=out is None) as run_dir:
             err_console.print(task_header(task))
-            report = run_pipeline(task, run_dir, options, hooks, resume=resume, force=force)
+            report = run_pipeline(task, run_dir, options, hooks, resume=resume,
+                                  force=force).to_json()  # fmt: skip
             metrics = read_metrics(run_dir)
             if html is not None:
                 write_html(report, task, metrics, html, top)

@@ -140,7 +140,7 @@ def report(folder, as_json, html_path, export_path, no_plots, force) -> None:
     diagrams (grok step over fraction × weight decay), and each cell's matched program and
     description-length ladder. Figures go to DIR/figures/.
     """
-    from synthcmp.pipeline import check_html_target
+    from synthcmp.render.html import check_html_target
     from synthcmp.sweep.db import DB_FILE, Database, export
     from synthcmp.sweep.driver import is_running
     from synthcmp.sweep.report import build_report

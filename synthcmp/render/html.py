@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import os
 from pathlib import Path
 
 from rich.console import Console
@@ -17,10 +18,14 @@ from rich.terminal_theme import DEFAULT_TERMINAL_THEME
 
 from synthcmp.render.compare import WIDTH, get
 from synthcmp.render.report import render_report
-from taskcore.files import atomic_write_text
+from taskcore.errors import TaskError
+from taskcore.files import atomic_write_text, check_writable_name
 from taskcore.table import Task
 
 GENERATOR = '<meta name="generator" content="synthcmp">'
+# what the HTML writer puts in a page's head (and put there before it had a generator tag):
+# a file that holds one is a report synthcmp wrote, which --html may overwrite
+HTML_MARKERS = (GENERATOR, "<title>synthcmp · ")
 PAGE_START = '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'  # every page's first bytes
 PRE = '<pre class="terminal">{code}</pre>'
 STYLE = """
@@ -198,3 +203,41 @@ def write_html(report: dict, task: Task, metrics: list[dict], path: Path, top: i
     """One self-contained page: the terminal report as HTML, then every plot inlined (base64)."""
     body = recorded_html(lambda console: render_report(report, console, task, metrics, top))
     return write_page(path, f"synthcmp · {task.name}: {task.formula}", body, figures(report))
+
+
+def is_our_report(path: Path) -> bool:
+    """Was the file at ``path`` written by synthcmp's HTML writer (so it may be overwritten)?
+
+    Its page starts as the writer starts every page, and its ``<head>`` holds the generator
+    tag (or, from before there was one, a title that starts "synthcmp · "): a page of the
+    user's that merely quotes the tag in its text is not ours."""
+    try:
+        with open(path, "rb") as f:
+            start = f.read(4096).decode("utf-8", errors="replace")
+    except OSError:
+        return False
+    head = start.partition("</head>")[0]
+    return start.startswith(PAGE_START) and any(marker in head for marker in HTML_MARKERS)
+
+
+def check_html_target(path: Path, force: bool) -> None:
+    """Before a run starts: can the HTML report be written to ``path`` without harm?
+
+    Its folder must exist; an existing file is overwritten only if it is a report synthcmp
+    wrote, or with ``force`` (never a link or a non-file, whatever ``force`` says)."""
+    folder = path.parent
+    if not folder.is_dir():
+        raise TaskError(f"cannot write the HTML report {path}: folder {folder} does not exist")
+    check_writable_name(path, "--html")
+    if os.path.lexists(path):
+        if path.is_symlink() or not path.is_file():
+            raise TaskError(
+                f"--html {path} exists and is not a regular file; refusing to replace it"
+            )
+        if not force and not is_our_report(path):
+            raise TaskError(
+                f"--html {path} exists and is not a report synthcmp wrote; "
+                "use --force to overwrite it"
+            )
+    if not os.access(folder, os.W_OK):
+        raise TaskError(f"cannot write the HTML report {path}: folder {folder} is not writable")

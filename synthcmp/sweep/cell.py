@@ -60,7 +60,7 @@ def run_cell(job: dict) -> dict:
     if set(cell.stages) == {"synth", "train", "compare"}:
         from synthcmp.pipeline import run_pipeline
 
-        report = run_pipeline(task, run_dir, options, force=True)
+        report = run_pipeline(task, run_dir, options, force=True).to_json()
     else:
         report = _some_stages(task, run_dir, cell.stages, options)
     row = row_from_report(cell, report, sweep_dir, run_dir)
