@@ -35,6 +35,7 @@ from compare.match import (
     NodeMatch,
     ProgramMatch,
     behaviour,
+    best_candidate,
     verdict,
 )
 from compare.network import Probe
@@ -128,9 +129,11 @@ def program_tables(expr: str, kind: str, task: Task, split: Split) -> tuple[Expr
     The literal table (kind "table") answers the training pairs and, elsewhere, the most
     common training output — as the synthesizer prices it.
     """
+    from synth.core import table_default
+
     n = task.n
     if kind == "table":
-        f = np.full((n, n), int(np.bincount(split.out_train, minlength=n).argmax()))
+        f = np.full((n, n), table_default(split, n))
         f[split.x_train, split.y_train] = split.out_train
         return None, f
     from synth import parse_program
@@ -240,10 +243,9 @@ def analyse_model(
         rows.append(matcher.match(rank, expr, kind, bits))
         report("match", rank, len(todo))
     # near misses of the best-behaving program: the controls evidence must beat
-    candidates = [r for r in rows if r.kind in ("program", "user")]
+    best = best_candidate(rows)
     controls = []
-    if candidates:
-        best = max(candidates, key=lambda r: (r.score("behaviour"), -(r.bits or np.inf)))
+    if best is not None:
         from synth import parse_program
 
         known = {r.program for r in rows}
@@ -254,7 +256,7 @@ def analyse_model(
                                               _bits_of(text, task, split)))  # fmt: skip
     test_acc = behaviour(matcher.prediction, task.table, task.domain & matcher.test)
     match = verdict(rows, test_acc, controls)
-    if not circuit.found and candidates and node is None:  # a conditional: how far each branch goes
+    if not circuit.found and best is not None and node is None:  # a conditional, per branch
         from synth import parse_program
 
         branches = read_branches(seen.logits, task, split, parse_program(best.program, task))

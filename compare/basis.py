@@ -16,6 +16,7 @@ import numpy as np
 
 from compare.fourier import primitive_root
 from compare.harmonics import Cyclic, Harmonics, Irreducible
+from taskcore.events import BasisKind
 from taskcore.groups import group_by_name
 
 
@@ -41,11 +42,11 @@ class Basis:
     @property
     def m(self) -> int:
         """The order of the group the analysis runs over."""
-        return self.n - 1 if self.kind == "dlog" else self.n
+        return self.n - 1 if self.kind == BasisKind.DLOG else self.n
 
     @cached_property
     def residue(self) -> np.ndarray:
-        if self.kind != "dlog":
+        if self.kind != BasisKind.DLOG:
             return np.arange(self.n)
         return np.array([pow(self.g, i, self.n) for i in range(self.n - 1)], dtype=np.int64)
 
@@ -69,19 +70,19 @@ class Basis:
 
 
 def additive_basis(n: int) -> Basis:
-    return Basis("additive", n)
+    return Basis(BasisKind.ADDITIVE, n)
 
 
 def dlog_basis(p: int) -> Basis:
     """The discrete-log basis mod a prime p, with its smallest primitive root."""
-    return Basis("dlog", p, primitive_root(p))
+    return Basis(BasisKind.DLOG, p, primitive_root(p))
 
 
 def irreps_basis(group: str, n: int) -> Basis:
     """The elements of ``group`` (a name such as "S5") in their own order."""
-    return Basis("irreps", n, group=group)
+    return Basis(BasisKind.IRREPS, n, group=group)
 
 
 @functools.cache
 def _harmonics(kind: str, m: int, group: str | None) -> Harmonics:
-    return Irreducible(group_by_name(group)) if kind == "irreps" else Cyclic(m)
+    return Irreducible(group_by_name(group)) if kind == BasisKind.IRREPS else Cyclic(m)

@@ -28,11 +28,13 @@ from compare.logits import Node
 from compare.readout import Readout, best_positions, faithful, quantize
 from synth.ladder import DATA, Rung
 from synth.mdl import data_bits
-from taskcore.events import FAITHFUL
+from taskcore.events import (  # one definition, shared with the glossary
+    COMPACT,
+    FAITHFUL,
+    FORMED,
+    BasisKind,
+)
 from taskcore.serial import JsonMixin
-
-COMPACT = 0.5  # key irreps spanning more of the functions of u than this restrict nothing
-FORMED = 0.1  # the key directions alone predict the task: restricted loss ≤ a tenth of log n
 
 
 def circuit_found(
@@ -53,7 +55,7 @@ def circuit_found(
       may need every irrep it has (S4): there the circuit stands, and the report says that
       restricted loss and key share cannot fail.
     """
-    compact = basis == "irreps" or span <= COMPACT
+    compact = basis == BasisKind.IRREPS or span <= COMPACT
     return faithful and compact and restricted_loss <= FORMED * chance_loss
 
 
@@ -66,13 +68,13 @@ def circuit_sympy(node: Node, readout: Readout):
     def num(v: float):
         return sympy.Float(round(float(v), 3), 4)
 
-    if node.basis.kind == "irreps":
+    if node.basis.kind == BasisKind.IRREPS:
         c = sympy.Symbol("c", commutative=False)
         terms = [num(a) * sympy.Function(f"χ[{h.names[r]}]")(u * c**-1)
                  for r, a in zip(readout.key, readout.alpha, strict=True)]  # fmt: skip
         return sympy.Function("argmax")(sympy.Add(*terms), c)
     c = sympy.Symbol("c")
-    cc = sympy.Function(f"log_{node.basis.g}")(c) if node.basis.kind == "dlog" else c
+    cc = sympy.Function(f"log_{node.basis.g}")(c) if node.basis.kind == BasisKind.DLOG else c
     beta = readout.beta if readout.beta is not None else np.zeros(len(readout.key))
     terms = []
     for k, a, b in zip(readout.key, readout.alpha, beta, strict=True):
@@ -97,14 +99,14 @@ def circuit_graph(node: Node, readout: Readout, embedding_node: str = "x"):
     names = node.basis.harmonics.names
     ex = embedding_node
     ey = "".join({"x": "y", "y": "x"}.get(ch, ch) for ch in ex)
-    if node.basis.kind == "dlog":
+    if node.basis.kind == BasisKind.DLOG:
         ex, ey = f"log {ex}", f"log {ey}"
     g.add_node("x", label="x", kind="input")
     g.add_node("y", label="y", kind="input")
     g.add_node("logits", label="Σ α_ρ χ_ρ(u·c⁻¹)", kind="logits", u=node.text)
     g.add_node("argmax", label="argmax_c", kind="output")
     g.add_edge("logits", "argmax")
-    cyclic = node.basis.kind != "irreps"
+    cyclic = node.basis.kind != BasisKind.IRREPS
     phases = readout.phase()
     for i, k in enumerate(readout.key):
         parts = ("cos", "sin") if cyclic else ("ρ",)
@@ -198,7 +200,7 @@ class Circuit(JsonMixin):
     def why_not_found(self) -> str:
         """Why this circuit does not describe the network ("" when it does): the first clause
         of :func:`circuit_found` it fails, with its numbers."""
-        what = "irrep" if self.basis == "irreps" else "frequency"
+        what = "irrep" if self.basis == BasisKind.IRREPS else "frequency"
         if not self.key_frequencies:
             return f"no key {what} along u = {self.node}"
         if self.faithfulness < FAITHFUL:
@@ -206,7 +208,7 @@ class Circuit(JsonMixin):
         if self.faithfulness_test < FAITHFUL:
             return (f"its argmax agrees with the network on {self.faithfulness:.1%} of inputs but "
                     f"on {self.faithfulness_test:.1%} of the held-out pairs")  # fmt: skip
-        if self.basis != "irreps" and self.key_span > COMPACT:
+        if self.basis != BasisKind.IRREPS and self.key_span > COMPACT:
             return (f"its key frequencies span {self.key_span:.0%} of the functions of u: a peak "
                     "at u, not a compact circuit")  # fmt: skip
         if not self.restricted_loss <= FORMED * self.chance_loss:
@@ -219,10 +221,8 @@ class Circuit(JsonMixin):
         """The circuit's rung of the description-length ladder (:mod:`synth.ladder`): its
         template plus its exceptions on the N training pairs, or — no circuit found — no bits
         and why."""
-        if self.basis == "irreps" and self.key_irreps:
-            keys = ", ".join(ir["name"] for ir in self.key_irreps)
-        else:
-            keys = ", ".join(f"k={k}" for k in self.key_frequencies) or "no key frequency"
+        keys = ", ".join(self.irrep_names[r] for r in self.key_frequencies) or (
+            "no key irrep" if self.basis == BasisKind.IRREPS else "no key frequency")
         phase = ", phase" if self.phased else ""
         caveat = "" if self.measures_can_fail else (
             "restricted loss and key share cannot fail here (the key irreps span "
@@ -247,7 +247,7 @@ class Circuit(JsonMixin):
         return bool(self.beta)
 
     def node_obj(self) -> Node:
-        n = self.m + 1 if self.basis == "dlog" else self.m
+        n = self.m + 1 if self.basis == BasisKind.DLOG else self.m
         return Node(Basis(self.basis, n, self.g, self.group), self.node, self.node_bits)
 
     def readout(self) -> Readout:

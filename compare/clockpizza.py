@@ -49,11 +49,16 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from taskcore.events import (  # one definition, shared with the glossary
+    DI_CLOCK,
+    GS_PIZZA,
+    BasisKind,
+)
 from taskcore.serial import JsonMixin
 
-DI_CLOCK = 0.5  # distance irrelevance at or above this: the correct logit ignores a − b
-#                (half-way between the pure Pizza, 0, and the pure Clock, 1)
-GS_PIZZA = 0.9  # gradient symmetricity at or above this: the inputs meet as E_a + E_b
+# DI_CLOCK: distance irrelevance at or above it, the correct logit ignores a − b (half-way
+# between the pure Pizza, 0, and the pure Clock, 1); GS_PIZZA: gradient symmetricity at or
+# above it, the inputs meet as E_a + E_b
 SAMPLES = 512  # (a, b, c) triples for the gradient symmetricity
 CONSTANT = 1e-3  # a correct logit whose spread is below this share of all logits' is constant
 CLOCK, PIZZA, NEITHER = "clock", "pizza", "neither"
@@ -157,7 +162,7 @@ def clock_pizza(model, logits: np.ndarray, table: np.ndarray, basis: str | None,
     u = ±x ± y (``basis`` "additive"); otherwise the reason they do not apply."""
     if basis is None:
         return ClockPizza("", why="no circuit: the network implements no addition on circles")
-    if basis != "additive" or node not in FORMS:
+    if basis != BasisKind.ADDITIVE or node not in FORMS:
         return ClockPizza("", why=f"the circuit reads u = {node} over {basis}: Clock and Pizza "
                                   "are algorithms for ±x ± y over Z_n")  # fmt: skip
     n = table.shape[0]

@@ -30,6 +30,7 @@ import numpy as np
 from compare.basis import Basis
 from compare.fourier import omega
 from compare.logits import Node
+from taskcore.events import BasisKind
 from taskcore.table import Task
 
 BASELINE_DRAWS = 8  # random relabellings averaged for the baseline
@@ -69,7 +70,7 @@ def node_spectrum(embedding: np.ndarray, node: Node, task: Task) -> np.ndarray:
     pos = symbol_positions(node, task)
     E, t = centered_rows(embedding, pos)
     total = max(float((E**2).sum()), 1e-30)
-    if basis.kind == "irreps":
+    if basis.kind == BasisKind.IRREPS:
         return basis.harmonics.energy(basis.reindex(E, axes=(0,))) / total
     m = basis.m
     W = waves_of(t, range(m // 2 + 1), m)
@@ -97,7 +98,7 @@ def key_share(embedding: np.ndarray, node: Node, task: Task, key: list[int]) -> 
     fitted jointly (for a bijection e, the sum of their spectrum shares; for x², where the
     waves of different k overlap, not more than the whole). In a group: the key irreps'
     isotypic energies of the elements' embedding."""
-    if node.basis.kind == "irreps":
+    if node.basis.kind == BasisKind.IRREPS:
         return float(node_spectrum(embedding, node, task)[key].sum()) if key else 0.0
     E, t = centered_rows(embedding, symbol_positions(node, task))
     return explained(E, waves_of(t, key, node.basis.m)) if key else 0.0
@@ -119,7 +120,7 @@ def read_embedding(
     """The node of ``nodes`` whose waves at ``key`` explain the most of the embedding (ties to
     the fewer bits; ``nodes[0]``, x, when there is no key frequency), with its baseline."""
     basis: Basis = nodes[0].basis
-    if basis.kind == "irreps" or not key:
+    if basis.kind == BasisKind.IRREPS or not key:
         node = nodes[0]
         return EmbeddingReading(node, float("nan"), float("nan"),
                                 node_spectrum(embedding, node, task))  # fmt: skip

@@ -39,9 +39,9 @@ from compare.logits import (
     Node,
     candidate_bases,
     cross_entropy,
-    embedding_key_frequencies,
     fit_node,
     key_frequencies,
+    key_set,
     key_span,
     node_layout,
     restricted_excluded,
@@ -50,6 +50,7 @@ from compare.nodes import embedding_nodes, logit_nodes
 from compare.readout import CircuitProgram, best_program, fve
 from compare.spectra import frequencies_for_mass, neuron_frequencies
 from taskcore.errors import TaskError
+from taskcore.events import BasisKind
 from taskcore.table import Split, Task
 
 BASELINE_DRAWS = 8  # random key sets per baseline
@@ -76,7 +77,7 @@ class NodeReading:
     def found(self) -> bool:
         p, kind = self.program, self.fit.node.basis.kind
         span = key_span(self.fit.harmonics, self.key)
-        if not (p.faithful and (kind == "irreps" or span <= COMPACT)):
+        if not (p.faithful and (kind == BasisKind.IRREPS or span <= COMPACT)):
             return False
         restricted, _ = restricted_excluded(self.logits, self.task, self.split, self.fit, self.key)
         return circuit_found(True, kind, span, restricted, math.log(self.task.n))
@@ -186,9 +187,9 @@ def extract_circuit(
         embedding = np.asarray(embedding, np.float64)
         emb = read_embedding(embedding,
                              embedding_nodes(task, programs, basis), key, task, split.seed)  # fmt: skip
-        extra = embedding_key_frequencies(emb.spectrum, exclude=key, sizes=h.sizes)
-        if extra:
-            key += extra
+        joined = key_set(fit, emb.spectrum)
+        if joined != key:  # frequencies the embedding concentrates on join the key set
+            key = joined
             reading = read_node(logits, task, split, fit, len(candidate_bases(task)), key)
     program, readout = reading.program, reading.program.readout
     restricted, excluded = restricted_excluded(logits, task, split, fit, key)
@@ -197,7 +198,7 @@ def extract_circuit(
     neuron = {}
     if neurons is not None:
         through = None  # read through e where the embedding is placed by something else than x
-        if emb is not None and emb.node.text != "x" and basis.kind != "irreps":
+        if emb is not None and emb.node.text != "x" and basis.kind != BasisKind.IRREPS:
             through = symbol_positions(emb.node, task)
         nf, ns = neuron_frequencies(np.asarray(neurons, dtype=np.float64), basis, through)
         alive = ns > 0

@@ -72,15 +72,18 @@ import numpy as np
 
 from compare.basis import Basis, additive_basis, dlog_basis, irreps_basis
 from taskcore.algebra import Algebra
+from taskcore.events import (  # one definition, shared with the glossary
+    EMBED_KEY_FACTOR,
+    KEY_SHARE,
+    BasisKind,
+)
 from taskcore.language import parse
 from taskcore.table import Split, Task, is_prime
 
-KEY_SHARE = 0.02  # an irrep is key when its directions along u hold ≥ 2% of ‖L̃‖²
-EMBED_KEY_FACTOR = 4.0  # an embedding irrep is key at ≥ 4× its uniform share
 FORMS = {  # the fixed candidate nodes of each kind of basis, in the --expr language
-    "additive": ("x + y", "x - y", "y - x", "-x - y"),
-    "dlog": ("x * y", "x / y", "y / x", "inv(x * y)"),
-    "irreps": ("x * y", "y * x", "x * inv(y)", "inv(x) * y", "y * inv(x)", "inv(y) * x",
+    BasisKind.ADDITIVE: ("x + y", "x - y", "y - x", "-x - y"),
+    BasisKind.DLOG: ("x * y", "x / y", "y / x", "inv(x * y)"),
+    BasisKind.IRREPS: ("x * y", "y * x", "x * inv(y)", "inv(x) * y", "y * inv(x)", "inv(y) * x",
                "x * y * inv(x)", "inv(x) * y * x", "x * y * x", "y * x * y"),
 }  # fmt: skip
 
@@ -118,8 +121,8 @@ class Node:
 
         from taskcore.language import to_sympy
 
-        u = to_sympy(parse(self.text), group=self.basis.kind == "irreps")
-        return sympy.Function(f"log_{self.basis.g}")(u) if self.basis.kind == "dlog" else u
+        u = to_sympy(parse(self.text), group=self.basis.kind == BasisKind.IRREPS)
+        return sympy.Function(f"log_{self.basis.g}")(u) if self.basis.kind == BasisKind.DLOG else u
 
 
 def candidate_bases(task: Task) -> list[Basis]:
@@ -262,6 +265,16 @@ def embedding_key_frequencies(share: np.ndarray, exclude: list[int], sizes) -> l
     uniform = sizes / max(sizes[1:].sum(), 1.0)
     ks = [k for k in np.argsort(-share) if k > 0 and share[k] >= EMBED_KEY_FACTOR * uniform[k]]
     return [int(k) for k in ks if int(k) not in exclude]
+
+
+def key_set(fit: LogitFit, embedding_share: np.ndarray | None = None) -> list[int]:
+    """The key irreps of a reading: those the logits put ≥ :data:`KEY_SHARE` on along u, then
+    those the embedding concentrates on (:func:`embedding_key_frequencies`), each largest
+    first."""
+    key = key_frequencies(fit)
+    if embedding_share is not None:
+        key += embedding_key_frequencies(embedding_share, exclude=key, sizes=fit.harmonics.sizes)
+    return key
 
 
 def key_span(harmonics, key: list[int]) -> float:

@@ -37,10 +37,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from taskcore.events import IMPLEMENTS, PARTIAL
+from taskcore.events import IMPLEMENTS, MARGIN, PARTIAL, Grade
 from taskcore.serial import JsonMixin
 
-MARGIN = 0.2  # a score separates f from a near miss when it is this much higher for f
 MEMORIZATION = "memorization — no compact circuit"
 SCORES = ("behaviour", "behaviour_train", "behaviour_test", "logit_correlation", "intervention")
 EVIDENCE = ("logit_correlation", "intervention")  # the scores about *how*
@@ -155,6 +154,15 @@ def _pct(v: float) -> str:
     return f"{v:.1%}" if math.isfinite(v) else "–"
 
 
+def best_candidate(rows: list[ProgramMatch]) -> ProgramMatch | None:
+    """The candidate the network is compared with: the program (the synthesizer's or the
+    user's; not the table, not a control) with the best behaviour, ties to the shorter."""
+    programs = [r for r in rows if r.kind in ("program", "user")]
+    if not programs:
+        return None
+    return max(programs, key=lambda r: (r.score("behaviour"), -(r.bits or math.inf)))
+
+
 def verdict(
     rows: list[ProgramMatch], network_test_acc: float, controls: list[ProgramMatch] | None = None
 ) -> Match:
@@ -164,31 +172,30 @@ def verdict(
     ties to the shorter. See the module docstring for the grades.
     """
     controls = controls or []
-    programs = [r for r in rows if r.kind in ("program", "user")]
     table = next((r for r in rows if r.kind == "table"), None)
-    if not programs:
-        return Match("", "memorization", f"{MEMORIZATION}: no programs to match",
+    best = best_candidate(rows)
+    if best is None:
+        return Match("", Grade.MEMORIZATION, f"{MEMORIZATION}: no programs to match",
                      float("nan"), float("nan"), False)  # fmt: skip
-    best = max(programs, key=lambda r: (r.score("behaviour"), -(r.bits or math.inf)))
     b, bt = best.score("behaviour"), best.score("behaviour_test")
     evidence = separates(best.scores, controls)
     names = [c.program for c in controls]
     if b >= IMPLEMENTS and not bt < IMPLEMENTS:  # and on the held-out pairs (NaN: none)
-        return Match(best.program, "implements", f"implements {best.program} "
+        return Match(best.program, Grade.IMPLEMENTS, f"implements {best.program} "
                      f"(behaviour {_pct(b)})", b, bt, True, evidence, names)  # fmt: skip
     if bt >= PARTIAL:
         text = (f"implements {best.program} on {_pct(b)} of inputs "
                 f"({_pct(bt)} of held-out pairs; not fully grokked)")  # fmt: skip
-        return Match(best.program, "partial", text, b, bt, False, evidence, names)
+        return Match(best.program, Grade.PARTIAL, text, b, bt, False, evidence, names)
     facts = [f"best program {best.program} agrees on {_pct(bt)} of held-out pairs "
              f"({_pct(best.score('behaviour_train'))} of training pairs)"]  # fmt: skip
     if network_test_acc >= PARTIAL:
         text = (f"generalizes (test accuracy {_pct(network_test_acc)}) but implements none of "
                 f"the candidates; " + "; ".join(facts))  # fmt: skip
-        return Match(best.program, "other", text, b, bt, False, evidence, names)
+        return Match(best.program, Grade.OTHER, text, b, bt, False, evidence, names)
     if table is not None:
         facts.append(f"the memorized table on {_pct(table.score('behaviour_train'))} of "
                      "training pairs")  # fmt: skip
     shown = table if table is not None and table.score("behaviour") > b else best
-    return Match(shown.program, "memorization", f"{MEMORIZATION}: " + "; ".join(facts),
+    return Match(shown.program, Grade.MEMORIZATION, f"{MEMORIZATION}: " + "; ".join(facts),
                  shown.score("behaviour"), shown.score("behaviour_test"), False, {}, names)  # fmt: skip

@@ -30,6 +30,7 @@ import numpy as np
 from compare.basis import Basis
 from compare.logits import FORMS, Node, candidate_bases
 from taskcore.errors import TaskError
+from taskcore.events import BasisKind
 from taskcore.language import Expr
 from taskcore.table import Task
 
@@ -84,7 +85,7 @@ def logit_nodes(task: Task, programs: Iterable[str]) -> list[Node]:
 def embedding_nodes(task: Task, programs: Iterable[str], basis: Basis) -> list[Node]:
     """``x`` and the programs' one-input subexpressions written in x, on ``basis``. A group's
     embedding is read in its own elements only (``x``)."""
-    if basis.kind == "irreps":
+    if basis.kind == BasisKind.IRREPS:
         return [make_node("x", basis, task)]
     texts = dict.fromkeys(["x", *EMBEDDING_DEFAULTS])
     for text in programs:

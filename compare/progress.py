@@ -61,9 +61,8 @@ from compare.logits import (
     Node,
     candidate_bases,
     cross_entropy,
-    embedding_key_frequencies,
     fit_node,
-    key_frequencies,
+    key_set,
     key_span,
     restricted_excluded,
 )
@@ -125,8 +124,7 @@ def measure(
     restricted, excluded = restricted_excluded(logits, task, split, fit, key)
     embedding_node = Node(fit.node.basis, final.embedding_node)
     share = node_spectrum(embedding, embedding_node, task)
-    own_key = key_frequencies(fit)  # the circuit this checkpoint has on its own
-    own_key += embedding_key_frequencies(share, exclude=own_key, sizes=h.sizes)
+    own_key = key_set(fit, share)  # the circuit this checkpoint has on its own
     own = circuit_program(logits, task, split, fit, own_key, final.phased,
                           len(candidate_bases(task)))  # fmt: skip
     # a circuit that does not describe this checkpoint's network — on the held-out pairs too —

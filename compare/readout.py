@@ -40,7 +40,7 @@ import numpy as np
 
 from compare.logits import LogitFit
 from synth.mdl import choice_bits, data_bits, integer_bits, subset_bits
-from taskcore.events import FAITHFUL
+from taskcore.events import FAITHFUL, BasisKind
 from taskcore.table import Split, Task
 
 MAX_QUANT_BITS = 12
@@ -207,7 +207,7 @@ def circuit_program(
         1 + (h.quadrature(r) is not None) for r in key)  # fmt: skip
     template = template_bits(
         n_bases, fit.node.bits, h.count - 1, len(key), coefficients, q,
-        basis.kind != "irreps", zero_class is not None, n,
+        basis.kind != BasisKind.IRREPS, zero_class is not None, n,
     )  # fmt: skip
     xs, ys = split.x_train, split.y_train
     said = prediction[xs, ys]
@@ -221,7 +221,7 @@ def best_program(
 ) -> CircuitProgram:
     """The circuit of ``fit`` with and (over Z_m) without a phase: the faithful one, and of
     those the shorter code; if neither is faithful, the more faithful."""
-    options = [False] if fit.node.basis.kind == "irreps" else [False, True]
+    options = [False] if fit.node.basis.kind == BasisKind.IRREPS else [False, True]
     programs = [circuit_program(logits, task, split, fit, key, p, n_bases) for p in options]
     return min(programs, key=program_order)
 

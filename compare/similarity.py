@@ -44,10 +44,10 @@ import numpy as np
 import torch
 
 from compare.logits import between_share, level_sums
+from taskcore.events import K_NEIGHBOURS  # one definition, shared with the glossary
 from taskcore.serial import JsonMixin
 
 LOGITS = "logits"  # the name the logits go by beside the cached activations
-K_NEIGHBOURS = 10  # Huh et al.'s k
 KNN_SAMPLE = 1024  # inputs the neighbour sets are computed on (a seeded sample)
 MAX_ROWS = 4096  # inputs CKA and η² use at most (all n² up to n = 64; a seeded sample above)
 

@@ -15,8 +15,7 @@ import numpy as np
 
 from compare.basis import Basis
 from compare.fourier import omega
-
-EMBED_MASS = 0.9  # "how many frequencies carry 90% of the embedding"
+from taskcore.events import EMBED_MASS  # one definition, shared with the glossary
 
 
 def frequencies_for_mass(share: np.ndarray, mass: float = EMBED_MASS) -> int:

@@ -51,6 +51,7 @@ from compare.similarity import (
 )
 from compare.universality_verdict import verdict_lines
 from taskcore.errors import TaskError
+from taskcore.events import BasisKind, Grade
 from taskcore.serial import JsonMixin
 
 SYMBOL_LAYERS = ("embed.x", "embed.y")  # functions of one input: compared over the n symbols
@@ -85,7 +86,7 @@ class RunReport(JsonMixin):
     @property
     def implements(self) -> bool:
         """The network implements its program (a partial match does not count)."""
-        return bool(self.program) and self.grade == "implements"
+        return bool(self.program) and self.grade == Grade.IMPLEMENTS
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ class AlignResult(JsonMixin):
     @property
     def keys(self) -> str:
         """What the key sets hold: "irreps" for a group's circuits, else "frequencies"."""
-        return "irreps" if any(r.key_names for r in self.runs) else "frequencies"
+        return BasisKind.IRREPS if any(r.key_names for r in self.runs) else "frequencies"
 
 
 @dataclass
@@ -150,7 +151,7 @@ def analyse_run(index: int, run_dir: str | Path, top_k: int, rows: np.ndarray, s
     found = circuit is not None and circuit.found
     # Zhong et al.'s measures read noise as a Clock (DI ≈ 1, GS ≈ 0 for random logits), so
     # they are taken only for a network that holds a circuit and computes its program
-    adds = found and result.match.grade in ("implements", "partial")
+    adds = found and result.match.grade in Grade.MATCHED
     with torch_threads(1):
         cp = clock_pizza(run.load_model(), probe.logits, task.table,
                          circuit.basis if adds else None, circuit.node if adds else None,
@@ -160,7 +161,7 @@ def analyse_run(index: int, run_dir: str | Path, top_k: int, rows: np.ndarray, s
         index=index, run_dir=str(run_dir), model=run.config.model.kind, seed=run.config.seed,
         grokked=grok_step is not None, grok_step=grok_step,
         test_acc=float(final.get("test_acc", float("nan"))),
-        program=result.match.program if result.match.grade in ("implements", "partial") else "",
+        program=result.match.program if result.match.grade in Grade.MATCHED else "",
         grade=result.match.grade, verdict=result.match.verdict,
         key_frequencies=[int(k) for k in circuit.key_frequencies] if found else [],
         fve=float(circuit.fve) if circuit is not None else float("nan"),
@@ -169,7 +170,7 @@ def analyse_run(index: int, run_dir: str | Path, top_k: int, rows: np.ndarray, s
         distance_irrelevance=cp.distance_irrelevance,
         gradient_symmetricity=cp.gradient_symmetricity, algorithm_why=cp.why,
         key_names=([circuit.irrep_names[k] for k in circuit.key_frequencies]
-                   if found and circuit.basis == "irreps" else []),
+                   if found and circuit.basis == BasisKind.IRREPS else []),
     )  # fmt: skip
     layers = {}
     for name, acts in probe.layers.items():
@@ -336,5 +337,5 @@ def reference_measures(task) -> dict[str, ClockPizza]:
     out = {}
     for name, build in (("clock", clock_mlp), ("pizza", pizza_mlp)):
         model = build(n, key)
-        out[name] = clock_pizza(model, probe(model, n).logits, table, "additive", "x + y")
+        out[name] = clock_pizza(model, probe(model, n).logits, table, BasisKind.ADDITIVE, "x + y")
     return out

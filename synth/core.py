@@ -121,9 +121,15 @@ def score(program: Expr, split: Split, algebra: Algebra) -> RankedProgram:
     )  # fmt: skip
 
 
+def table_default(split: Split, n: int) -> int:
+    """What the literal table answers on a pair it has not seen: its most common training
+    output."""
+    return int(np.bincount(split.out_train, minlength=n).argmax())
+
+
 def table_candidate(split: Split, n: int) -> RankedProgram:
     """The literal table: memorizes training, answers its most common output elsewhere."""
-    default = int(np.bincount(split.out_train, minlength=n).argmax())
+    default = table_default(split, n)
     L_D = table_bits(split.n_train, n)
     return RankedProgram(
         expr=TABLE_EXPR, kind="table", bits=L_D, program_bits=0.0, data_bits=L_D,

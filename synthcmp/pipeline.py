@@ -36,6 +36,7 @@ from compare import CompareResult
 from synth import SynthResult
 from synth.ladder import Rung
 from taskcore.errors import TaskError
+from taskcore.events import BasisKind
 from taskcore.files import atomic_write_json
 from taskcore.serial import JsonMixin
 from taskcore.table import Task
@@ -248,9 +249,9 @@ def draw_plots(run_dir: Path, task: Task, report: Report) -> dict[str, str]:
         from compare.logits import Node
 
         basis = circuit.node_obj().basis
-        irreps = circuit.basis == "irreps"
+        irreps = circuit.basis == BasisKind.IRREPS
         shares = circuit.embedding_share or circuit.frequency_share
-        kind = {"dlog": "discrete-log Fourier over Z_", "additive": "Fourier over Z_"}
+        kind = {BasisKind.DLOG: "discrete-log Fourier over Z_", BasisKind.ADDITIVE: "Fourier over Z_"}
         over = f"irreps of {circuit.group}" if irreps else f"{kind[circuit.basis]}{circuit.m}"
         e = circuit.embedding_node
         drawn["spectrum"] = plots.plot_spectrum(
@@ -265,7 +266,7 @@ def draw_plots(run_dir: Path, task: Task, report: Report) -> dict[str, str]:
             drawn["circles"] = plots.plot_circles(
                 coords, positions, basis.residue[positions], basis.m, run_dir / PLOTS["circles"],
                 f"{title} — each residue's {'x' if e == 'x' else e} on (cos, sin) of a key "
-                "frequency" + (" (in discrete logs)" if circuit.basis == "dlog" else ""),
+                "frequency" + (" (in discrete logs)" if circuit.basis == BasisKind.DLOG else ""),
             )  # fmt: skip
         if circuit.key_frequencies:
             model, actual = logit_model_points(circuit, seen.logits, task)

@@ -19,6 +19,16 @@ The trainer, compare, the report, the plots and the JSON all say "memorized", "g
 
 Events are read off metric rows (dicts with ``step``, ``train_acc``, ``test_acc``), so the
 trainer's log, the checkpoints and a stored report all give the same step.
+
+**Generalizes**, once per learner: the network generalizes when it grokked (test accuracy
+≥ :data:`GROK_ACC`, :func:`network_generalizes`); a program when it is right on every
+held-out pair (:func:`program_generalizes`) — a program is exact or it is not.
+
+The rest of the project's vocabulary is here too, so that the engines, the report, the
+glossary and the JSON use one word (and one number) for one idea, and the shell can read
+them without importing torch: the grades of a match (:class:`Grade`), the kinds of basis a
+circuit is read in (:class:`BasisKind`), and the thresholds of the circuit measures
+(documented where they are used, in :mod:`compare`).
 """
 
 from __future__ import annotations
@@ -31,13 +41,53 @@ FAITHFUL = 0.9
 IMPLEMENTS = 0.99
 PARTIAL = 0.5
 
+# the circuit measures' thresholds (compare.logits, .spectra, .circuit, .match, .clockpizza,
+# .similarity say what each means)
+KEY_SHARE = 0.02  # an irrep is key when its directions along u hold ≥ 2% of ‖L̃‖²
+EMBED_KEY_FACTOR = 4.0  # an embedding irrep is key at ≥ 4× its uniform share
+EMBED_MASS = 0.9  # "how many frequencies carry 90% of the embedding"
+FORMED = 0.1  # the key directions alone predict the task: restricted loss ≤ a tenth of log n
+COMPACT = 0.5  # key irreps spanning more of the functions of u than this restrict nothing
+MARGIN = 0.2  # a score separates f from a near miss when it is this much higher for f
+DI_CLOCK = 0.5  # distance irrelevance above this: the logits ignore |a − b| (Clock)
+GS_PIZZA = 0.9  # gradient symmetricity above this (with low DI): Pizza
+K_NEIGHBOURS = 10  # mutual k-NN alignment's k
+
+
+class Grade:
+    """The grades of a match (:func:`compare.match.verdict`), as the JSON writes them."""
+
+    IMPLEMENTS = "implements"  # agrees on ≥ IMPLEMENTS of the inputs and of the held-out pairs
+    PARTIAL = "partial"  # right on ≥ PARTIAL of the held-out pairs
+    OTHER = "other"  # generalizes, but matches no candidate
+    MEMORIZATION = "memorization"
+    MATCHED = (IMPLEMENTS, PARTIAL)  # the grades that name a program the network computes
+
+
+class BasisKind:
+    """How symbols are laid out before harmonic analysis (:class:`compare.basis.Basis`)."""
+
+    ADDITIVE = "additive"  # residues on Z_n
+    DLOG = "dlog"  # nonzero residues by their discrete logs, on Z_(p−1)
+    IRREPS = "irreps"  # a group's elements, analysed by its irreducible representations
+
+
+def network_generalizes(test_acc: float | None) -> bool:
+    """The network has found the rule: it grokked."""
+    return test_acc is not None and test_acc >= GROK_ACC
+
+
+def program_generalizes(test_acc: float | None) -> bool:
+    """A program generalizes when it is right on every held-out pair."""
+    return test_acc is not None and test_acc == 1.0
+
 
 def memorized(row: dict) -> bool:
     return row.get("train_acc") is not None and row["train_acc"] >= MEMORIZED_ACC
 
 
 def grokked(row: dict) -> bool:
-    return row.get("test_acc") is not None and row["test_acc"] >= GROK_ACC
+    return network_generalizes(row.get("test_acc"))
 
 
 def first_step(rows: Iterable[dict], event) -> int | None:

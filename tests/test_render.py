@@ -117,19 +117,18 @@ def test_html_has_the_marker_captions_and_figures(stored, tmp_path):
 # -- the glossary and `synthcmp explain` ---------------------------------------------------
 
 
-def test_thresholds_in_the_glossary_are_the_engines():
+def test_the_glossary_says_the_thresholds_the_engines_use():
+    """One definition each (taskcore.events), imported by the engines and read by the text."""
     from compare import circuit, clockpizza, logits, match, similarity, spectra
+    from taskcore import events
 
-    assert glossary.THRESHOLDS == {
-        "key_share": logits.KEY_SHARE,
-        "embed_key_factor": logits.EMBED_KEY_FACTOR,
-        "embed_mass": spectra.EMBED_MASS,
-        "formed": circuit.FORMED,
-        "margin": match.MARGIN,
-        "di_clock": clockpizza.DI_CLOCK,
-        "gs_pizza": clockpizza.GS_PIZZA,
-        "k_neighbours": similarity.K_NEIGHBOURS,
-    }
+    assert (logits.KEY_SHARE, spectra.EMBED_MASS, circuit.FORMED, match.MARGIN,
+            clockpizza.GS_PIZZA, similarity.K_NEIGHBOURS) == (
+        events.KEY_SHARE, events.EMBED_MASS, events.FORMED, events.MARGIN, events.GS_PIZZA,
+        events.K_NEIGHBOURS)  # fmt: skip
+    assert f"{events.KEY_SHARE:.0%}" in glossary.lookup("key frequency").text()
+    assert f"{events.FORMED:g} · log n" in glossary.lookup("restricted loss").text()
+    assert f"{events.FAITHFUL:.0%}" in glossary.lookup("faithfulness").text()
 
 
 def test_every_term_has_a_one_line_meaning_and_a_full_text():

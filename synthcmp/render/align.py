@@ -18,6 +18,7 @@ from rich.text import Text
 
 from synthcmp.render.compare import DASH, fmt, numbers_table, panel, panel_width, pct
 from synthcmp.render.glossary import legend
+from taskcore.events import Grade
 
 STAGES = {"analyse": "analysing runs (circuit, program, Clock/Pizza)",
           "align": "aligning layers (CKA, mutual k-NN, baselines)"}  # fmt: skip
@@ -127,7 +128,7 @@ def program_cell(r: dict) -> str:
     """The program a run implements ("partly" when not on every input), or its grade."""
     if not r.get("program"):
         return f"[yellow]{r.get('grade') or 'none'}[/]"
-    return r["program"] + (" (partly)" if r.get("grade") == "partial" else "")
+    return r["program"] + (" (partly)" if r.get("grade") == Grade.PARTIAL else "")
 
 
 def runs_table(doc: dict) -> Table:

@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from synthcmp.render.glossary import GLOSSARY, THRESHOLDS, legend
+from taskcore.events import BasisKind
 
 WIDTH = 100  # the widest a panel gets; narrower consoles get their own width
 PHASES = ("memorization", "circuit_formation", "cleanup")
@@ -68,8 +69,8 @@ def numbers_table(
     return t
 
 
-BASES = {"additive": "Fourier over Z_{m}", "dlog": "discrete logs (g = {g}) over Z_{m}",
-         "irreps": "irreducible representations of {group}"}  # fmt: skip
+BASES = {BasisKind.ADDITIVE: "Fourier over Z_{m}", BasisKind.DLOG: "discrete logs (g = {g}) over Z_{m}",
+         BasisKind.IRREPS: "irreducible representations of {group}"}  # fmt: skip
 
 
 def basis_name(c: dict) -> str:
@@ -86,7 +87,7 @@ def with_baseline(value: str, baseline, what: str = "random key sets") -> str:
 def key_table(c: dict) -> Table:
     """One row per key irrep: its share of the logits and of the embedding, its weight α
     (the wave's amplitude, with its phase φ where the model has one)."""
-    irreps, phased = c.get("basis") == "irreps", bool(c.get("beta"))
+    irreps, phased = c.get("basis") == BasisKind.IRREPS, bool(c.get("beta"))
     cols = ["logit share", "embedding share", "α_k"] + (["φ_k"] if phased else [])
     t = numbers_table(*(["dim"] if irreps else []), *cols, text="irrep" if irreps else None,
                       lead=() if irreps else ("k",))  # fmt: skip
@@ -109,7 +110,7 @@ def circuit_panel(
     if not c:
         said = f"no Fourier circuit — {why}" if why else "no circuit in this report"
         return panel(Text(said, style="yellow"), title, width)
-    irreps = c.get("basis") == "irreps"
+    irreps = c.get("basis") == BasisKind.IRREPS
     what = "irrep" if irreps else "frequency"
     node = c.get("node") or c.get("form") or DASH
     if c.get("key_frequencies"):
@@ -153,8 +154,8 @@ def circuit_panel(
         clusters = c.get("neuron_clusters") or {}
         names = c.get("irrep_names") or []
 
-        def label(k: str) -> str:
-            return names[int(k)] if irreps and int(k) < len(names) else f"k={k}"
+        def label(k: str) -> str:  # the harmonics' own name for the irrep ("k=3", "sign")
+            return names[int(k)] if int(k) < len(names) else f"k={k}"
 
         named = ", ".join(f"{label(k)}: {v}" for k, v in
                           sorted(clusters.items(), key=lambda kv: -kv[1]) if k != "0")  # fmt: skip
@@ -180,7 +181,7 @@ def circuit_panel(
 
 def branches_text(branches: list[dict]) -> Text:
     """How far the best node goes on each branch of a conditional."""
-    short = {"additive": "Fourier", "dlog": "in discrete logs", "irreps": "irreps"}
+    short = {BasisKind.ADDITIVE: "Fourier", BasisKind.DLOG: "in discrete logs", BasisKind.IRREPS: BasisKind.IRREPS}
     parts = [f"{b.get('condition')}: u = {b.get('node')} ({short.get(b.get('basis'), '?')}), "
              f"faithful on {pct(b.get('faithfulness'))}, variance explained {pct(b.get('fve'))}"
              for b in branches]  # fmt: skip

@@ -5,10 +5,10 @@ so the terminal, the HTML page and the explanation never disagree. Each :class:`
 one-line meaning (``short``, what a legend shows) and a full explanation with its formula
 (``long``, what ``synthcmp explain TERM`` prints).
 
-Thresholds that live in the engines (the key-frequency share, the embedding mass, the
-margin of evidence) are written into the text from :data:`THRESHOLDS`, whose values a test
-holds equal to the engines' constants; importing those engines here would load torch just to
-print a sentence. The event thresholds come straight from :mod:`taskcore.events`.
+Every threshold (the key-frequency share, the embedding mass, the margin of evidence, the
+events) is written into the text from its one definition in :mod:`taskcore.events`, which
+the engines import too — so a sentence cannot say one number while the code uses another,
+and printing it needs no torch.
 """
 
 from __future__ import annotations
@@ -19,18 +19,19 @@ from dataclasses import dataclass
 
 from rich.text import Text
 
+from taskcore import events
 from taskcore.events import FAITHFUL, GROK_ACC, IMPLEMENTS, PARTIAL
 
-# The engines' constants, as numbers (tests/test_render.py checks them against compare/).
-THRESHOLDS = {
-    "key_share": 0.02,  # compare.logits.KEY_SHARE
-    "embed_key_factor": 4.0,  # compare.logits.EMBED_KEY_FACTOR
-    "embed_mass": 0.9,  # compare.spectra.EMBED_MASS
-    "formed": 0.1,  # compare.circuit.FORMED
-    "margin": 0.2,  # compare.match.MARGIN
-    "di_clock": 0.5,  # compare.clockpizza.DI_CLOCK
-    "gs_pizza": 0.9,  # compare.clockpizza.GS_PIZZA
-    "k_neighbours": 10,  # compare.similarity.K_NEIGHBOURS
+THRESHOLDS = {  # the engines' constants, read from their one definition (no torch there)
+    "key_share": events.KEY_SHARE,
+    "embed_key_factor": events.EMBED_KEY_FACTOR,
+    "embed_mass": events.EMBED_MASS,
+    "formed": events.FORMED,
+    "compact": events.COMPACT,
+    "margin": events.MARGIN,
+    "di_clock": events.DI_CLOCK,
+    "gs_pizza": events.GS_PIZZA,
+    "k_neighbours": events.K_NEIGHBOURS,
 }
 _FILL = {
     **THRESHOLDS,
@@ -331,7 +332,7 @@ _TERMS = [
         program and compare its answer with the network's on every valid input, and on the
         held-out pairs alone. A circuit is found when both are ≥ {faithful:.0%}, its key
         directions alone predict the task (restricted loss ≤ {formed:g} · log n) and, over
-        Z_m, its key frequencies span at most half the functions of u: with one positive α
+        Z_m, its key frequencies span at most {compact:.0%} of the functions of u: with one positive α
         the argmax of cos(ω(u − c)) is u whatever the network does, so agreement alone —
         above all on training pairs it memorized — can pass by accident.""",
         ("faithful", "argmax agreement", "found"),

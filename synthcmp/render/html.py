@@ -19,6 +19,7 @@ from rich.terminal_theme import DEFAULT_TERMINAL_THEME
 from synthcmp.render.compare import WIDTH, get
 from synthcmp.render.report import render_report
 from taskcore.errors import TaskError
+from taskcore.events import BasisKind
 from taskcore.files import atomic_write_text, check_writable_name
 from taskcore.table import Task
 
@@ -52,7 +53,7 @@ FIGURE_TITLES = {
 
 def _keys(circuit: dict) -> str:
     """The key irreps as the report names them: their names in a group, k = … over Z_m."""
-    if circuit.get("basis") == "irreps":
+    if circuit.get("basis") == BasisKind.IRREPS:
         return ", ".join(ir.get("name", "?") for ir in circuit.get("key_irreps") or [])
     keys = circuit.get("key_frequencies") or []
     return ", ".join(str(k) for k in keys)
@@ -73,7 +74,7 @@ def caption(name: str, report: dict) -> str:
             + (f" (here at step {grok})." if grok is not None else "; this run did not grok.")
         )
     if name == "spectrum":
-        if circuit.get("basis") == "irreps":
+        if circuit.get("basis") == BasisKind.IRREPS:
             group = circuit.get("group") or "the group"
             found = (f"The key irreps (red: {keys}) are those the circuit uses." if keys
                      else "No irrep is key here (all bars grey).")  # fmt: skip
@@ -111,7 +112,7 @@ def caption(name: str, report: dict) -> str:
             "algorithm puts it; a shapeless cloud means it does not use that frequency."
         )
     if name == "progress":
-        what = "irreps" if circuit.get("basis") == "irreps" else "frequencies"
+        what = BasisKind.IRREPS if circuit.get("basis") == BasisKind.IRREPS else "frequencies"
         return (
             "The progress measures at each checkpoint, over log-scaled steps. Left: train and "
             f"test loss beside the restricted loss (only the key {what}' directions of the "

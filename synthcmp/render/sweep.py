@@ -23,9 +23,10 @@ from rich.table import Table
 from rich.text import Text
 
 from synthcmp.render.compare import DASH, fmt, panel_width
+from taskcore.events import Grade
 
-GRADES = {"implements": "implements", "partial": "partly", "other": "generalizes, no match",
-          "memorization": "memorization"}  # fmt: skip
+GRADES = {Grade.IMPLEMENTS: "implements", Grade.PARTIAL: "partly",
+          Grade.OTHER: "generalizes, no match", Grade.MEMORIZATION: "memorization"}  # how each reads
 
 
 def clock(seconds: float | None) -> str:
@@ -53,7 +54,7 @@ def said(row: dict) -> str:
         grade = GRADES.get(row["match_grade"], row["match_grade"])
         program = row.get("match_program")
         shown = program if program and program != "table" else ""
-        parts.append(f"{grade} {shown}".strip() if row["match_grade"] != "memorization" else grade)
+        parts.append(f"{grade} {shown}".strip() if row["match_grade"] != Grade.MEMORIZATION else grade)
     if row.get("synth_kind") is not None:
         exact = " (exact on test)" if row.get("synth_exact_test") else ""
         parts.append(f"synth: {row.get('synth_program')}{exact}")
@@ -295,11 +296,11 @@ def cells_table(cells: list[dict]) -> Group:
         grade = c.get("match_grade")
         if grade is None:
             match = DASH
-        elif grade in ("memorization", "other"):
+        elif grade in (Grade.MEMORIZATION, Grade.OTHER):
             match = GRADES[grade]
         else:
             match = f"{GRADES.get(grade, grade)} {c.get('match_program') or ''}".strip()
-            if grade == "partial" and c.get("behaviour") is not None:
+            if grade == Grade.PARTIAL and c.get("behaviour") is not None:
                 match += f" ({c['behaviour']:.0%})"
         t.add_row(*_lead_cells(c, vary), fmt(c.get("memorization_step"), ","),
                   fmt(c.get("grok_step"), ","), fmt(c.get("test_acc"), ".1%"), match,

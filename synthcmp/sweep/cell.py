@@ -19,6 +19,7 @@ from pathlib import Path
 
 from synthcmp.sweep.db import COLUMNS
 from synthcmp.sweep.spec import Cell
+from taskcore.events import program_generalizes
 
 RUNS = "runs"
 SYNTH_MARKER = ".synthcmp-synth"  # a folder of a synth-only cell (no network: not a run folder)
@@ -128,7 +129,8 @@ def row_from_report(cell: Cell, report: dict, sweep_dir: Path, run_dir: Path) ->
             synth_kind=best.get("kind"), synth_bits=best.get("bits"),
             synth_program_bits=best.get("program_bits"), synth_exceptions=best.get("exceptions"),
             synth_test_acc=best.get("test_acc"),
-            synth_exact_test=best.get("kind") == "program" and best.get("test_acc") == 1.0,
+            synth_exact_test=best.get("kind") == "program"
+                             and program_generalizes(best.get("test_acc")),
         )  # fmt: skip
     compare = report.get("compare")
     if compare is not None:
