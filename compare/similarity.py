@@ -53,8 +53,8 @@ MAX_ROWS = 4096  # inputs CKA and η² use at most (all n² up to n = 64; a seed
 
 
 def one_thread():
-    """The heavy products run in torch on one thread: on a busy 2-core machine a thread pool
-    made them several times slower (an eigh of 128 × 128 took 0.17 s instead of 2 ms)."""
+    """The heavy products run in torch on one thread: on a busy machine a thread pool makes
+    tiny linear algebra slower, not faster (benchmarks/compare.py)."""
     from compare.network import torch_threads
 
     return torch_threads(1)

@@ -15,7 +15,6 @@ import sys
 import click
 from rich.console import Console
 
-from taskcore.errors import TaskError
 from taskcore.groups import GROUP_NAMES
 from taskcore.registry import build_task
 from taskcore.table import DEFAULT_P, Task, TaskSpec
@@ -93,14 +92,11 @@ def task_spec_options(seed_help: str = SEED_HELP):
 
 
 def build(task_name, p, expr, group, table_path, noise, seed) -> Task:
-    """The task those options describe; a mistake is a :class:`UserError` — a --p typed for
-    a task whose size is not a modulus (a --table, a group) included: it would be ignored."""
+    """The task those options describe. A --p typed for a task whose size is not a modulus
+    (a --table, a group) is a mistake too: it would be ignored."""
     spec = TaskSpec(name=task_name, p=p, expr=expr, table_path=table_path, noise=noise,
                     seed=seed, group=group)  # fmt: skip
-    try:
-        task = build_task(spec)
-    except TaskError as err:
-        raise UserError(str(err)) from None
+    task = build_task(spec)  # a TaskError is the group's one-line Error (synthcmp.cli)
     ctx = click.get_current_context(silent=True)
     typed = ctx is not None and ctx.get_parameter_source("p") == click.core.ParameterSource.COMMANDLINE
     if typed and (table_path is not None or task.group is not None):
@@ -127,13 +123,40 @@ def task_options(func):
     return wrapper
 
 
+# the bounds of the training options, declared once for the command line and sweep specs;
+# MODELS is neural.models.MODEL_KINDS (a test holds them equal: importing it loads torch)
+MODELS = ("transformer", "mlp")
 MAX_STEPS = 10**9
+LR_MAX = 10.0  # lr in (0, LR_MAX]
+WEIGHT_DECAY_MAX = 1000.0  # weight decay in [0, WEIGHT_DECAY_MAX]
+
+
+def lr_ok(lr: float) -> bool:
+    return math.isfinite(lr) and 0 < lr <= LR_MAX
+
+
+def weight_decay_ok(wd: float) -> bool:
+    return math.isfinite(wd) and 0 <= wd <= WEIGHT_DECAY_MAX
+
+
+def steps_ok(steps: int) -> bool:
+    return 0 <= steps <= MAX_STEPS
 
 
 def check_steps(steps: int | None) -> int | None:
-    if steps is not None and not 0 <= steps <= MAX_STEPS:
+    if steps is not None and not steps_ok(steps):
         raise UserError(f"--steps must be in 0..{MAX_STEPS:,}, got {steps}")
     return steps
+
+
+def json_option(what: str):
+    """``--json``: ``what`` alone on stdout (messages and progress stay on stderr)."""
+    return click.option("--json", "as_json", is_flag=True, help=f"Print only {what} on stdout.")
+
+
+def device_option(help: str = "torch device for training, e.g. cuda (if available)."):
+    """``--device``, declared once: checked before any folder is made."""
+    return click.option("--device", default="cpu", show_default=True, help=help)
 
 
 def optimizer_options(func):
@@ -151,18 +174,18 @@ def optimizer_changes(lr: float | None, weight_decay: float | None) -> dict:
     """The given --lr / --weight-decay as TrainConfig changes, checked."""
     changes = {}
     if lr is not None:
-        if not (math.isfinite(lr) and 0 < lr <= 10):
-            raise UserError(f"--lr must be in (0, 10], got {lr}")
+        if not lr_ok(lr):
+            raise UserError(f"--lr must be in (0, {LR_MAX:g}], got {lr}")
         changes["lr"] = lr
     if weight_decay is not None:
-        if not (math.isfinite(weight_decay) and 0 <= weight_decay <= 1000):
-            raise UserError(f"--weight-decay must be in [0, 1000], got {weight_decay}")
+        if not weight_decay_ok(weight_decay):
+            raise UserError(f"--weight-decay must be in [0, {WEIGHT_DECAY_MAX:g}], got {weight_decay}")
         changes["weight_decay"] = weight_decay
     return changes
 
 
 model_option = click.option(
-    "--model", type=click.Choice(["transformer", "mlp"]), default=None,
+    "--model", type=click.Choice(MODELS), default=None,
     help="Network architecture [default: transformer; mlp for group tasks (Chughtai et al.)].",
 )  # fmt: skip
 

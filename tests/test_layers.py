@@ -129,3 +129,13 @@ def test_no_module_imports_itself_through_others():
         if start not in seen:
             visit(start, [start])
     assert not cycles, cycles
+
+
+def test_the_shell_names_the_models_the_network_package_builds():
+    """The CLI and sweep specs list the models without importing torch; this holds them to
+    neural's own list."""
+    from neural.models import MODEL_KINDS
+    from synthcmp.sweep.spec import MODELS as SPEC_MODELS
+    from synthcmp.ui import MODELS
+
+    assert MODELS == MODEL_KINDS and SPEC_MODELS is MODELS

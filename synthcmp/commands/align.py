@@ -17,12 +17,15 @@ from pathlib import Path
 import click
 
 from synthcmp.ui import (
+    MODELS,
     UserError,
     build,
     check_steps,
     console,
+    device_option,
     err_console,
     frac_option,
+    json_option,
     optimizer_changes,
     optimizer_options,
     out_option,
@@ -37,7 +40,6 @@ from taskcore.files import describe_os_error
 
 MARKER = ".synthcmp-align"
 RESULT = "align.json"
-MODELS = ("transformer", "mlp")
 MAX_SEEDS = 1024
 CHECKPOINTS = 12  # per run: enough for compare's progress measures, not 80 × every seed
 
@@ -105,12 +107,11 @@ def given(ctx: click.Context, *names: str) -> list[str]:
 @out_option("Align folder for the runs, align.json and plots [default: a fresh folder under "
             "runs/].")  # fmt: skip
 @click.option("--force", is_flag=True, help="Overwrite an existing align folder (one synthcmp made).")
-@click.option("--device", default="cpu", show_default=True,
-              help="torch device for training; on a GPU the seeds train as one batched model.")  # fmt: skip
+@device_option("torch device for training; on a GPU the seeds train as one batched model.")
 @click.option("--workers", type=int, default=None,
               help="Runs trained (on the CPU) and analysed at once, a process each [default: one per core].")  # fmt: skip
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
-@click.option("--json", "as_json", is_flag=True, help="Print only align.json on stdout.")
+@json_option("align.json")
 @click.pass_context
 def align(ctx: click.Context, task_name, p, expr, group, table_path, noise, seed, seeds,
           models, frac, lr, weight_decay, steps, runs, top, out, force, device, workers,
@@ -172,8 +173,6 @@ def align(ctx: click.Context, task_name, p, expr, group, table_path, noise, seed
         ctx.exit(130)
     except TrainingDiverged as err:
         raise click.ClickException(f"{err} (align folder: {folder})") from None
-    except TaskError as err:
-        raise UserError(str(err)) from None
     except MemoryError:
         raise UserError("out of memory while aligning") from None
     except OSError as err:

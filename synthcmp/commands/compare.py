@@ -7,8 +7,7 @@ from pathlib import Path
 
 import click
 
-from synthcmp.ui import UserError, console, err_console, print_json, top_option
-from taskcore.errors import TaskError
+from synthcmp.ui import UserError, console, err_console, json_option, print_json, top_option
 from taskcore.files import exclusive_lock
 
 
@@ -20,7 +19,7 @@ from taskcore.files import exclusive_lock
 @click.option("--node", metavar="EXPR",
               help="Read the network through this node u(x, y) alone, e.g. --node 'x**2 + y**2', "
                    "and test it against its controls (2·u, inv(u)).")  # fmt: skip
-@click.option("--json", "as_json", is_flag=True, help="Print only the JSON result on stdout.")
+@json_option("the JSON result")
 def compare(run_dir: str, top: int, programs: tuple[str, ...], node: str | None,
             as_json: bool) -> None:  # fmt: skip
     """Extract the circuit of the network in RUN_DIR and say which program it implements.
@@ -78,8 +77,6 @@ def compare(run_dir: str, top: int, programs: tuple[str, ...], node: str | None,
             with exclusive_lock(run_dir, "run folder", required=False):
                 result = compare_run(run_dir, top_k=top, on_progress=on_progress,
                                      user_programs=programs, node=node)  # fmt: skip
-        except TaskError as err:
-            raise UserError(str(err)) from None
         except MemoryError:
             raise UserError("out of memory while comparing") from None
     document = result.to_json()

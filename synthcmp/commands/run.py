@@ -12,8 +12,10 @@ from synthcmp.ui import (
     UserError,
     check_steps,
     console,
+    device_option,
     err_console,
     frac_option,
+    json_option,
     model_for,
     model_option,
     optimizer_changes,
@@ -24,7 +26,6 @@ from synthcmp.ui import (
     task_options,
     top_option,
 )
-from taskcore.errors import TaskError
 from taskcore.files import describe_os_error
 from taskcore.table import Task
 
@@ -78,11 +79,11 @@ class RunDisplay:
 @click.option("--program", "programs", multiple=True, metavar="EXPR",
               help="Also match this program against the network (repeatable).")  # fmt: skip
 @out_option("Run folder [default: a fresh folder under runs/].")
-@click.option("--json", "as_json", is_flag=True, help="Print only report.json on stdout.")
+@json_option("report.json")
 @click.option("--html", "html_path", type=click.Path(dir_okay=False), default=None,
               help="Also write a self-contained HTML report to this file.")  # fmt: skip
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
-@click.option("--device", default="cpu", show_default=True, help="torch device for training.")
+@device_option()
 @click.option("--resume", is_flag=True,
               help="Finish an interrupted run in --out: training, then compare, plots and report.")  # fmt: skip
 @click.option("--force", is_flag=True,
@@ -181,8 +182,6 @@ def run(ctx: click.Context, task: Task, seed: int, model, frac, lr, weight_decay
         ctx.exit(130)
     except TrainingDiverged as err:
         raise click.ClickException(f"{err} (run folder: {run_dir})") from None
-    except TaskError as err:
-        raise UserError(str(err)) from None
     except MemoryError:
         raise UserError(f"out of memory during {display.stage}") from None
     except OSError as err:  # a full disk or a vanished folder while drawing or writing

@@ -8,7 +8,15 @@ from pathlib import Path
 
 import click
 
-from synthcmp.ui import UserError, console, err_console, out_option, print_json
+from synthcmp.ui import (
+    UserError,
+    console,
+    device_option,
+    err_console,
+    json_option,
+    out_option,
+    print_json,
+)
 from taskcore.files import check_writable_name, describe_os_error
 
 SPEC_HELP = """\b
@@ -43,12 +51,11 @@ def sweep() -> None:
               help="Run each cell as a Ray task: 'auto' joins the cluster this machine is part of "
                    "('ray start --head' first), 'local' starts one here, or a ray:// address. "
                    "Needs pip install \"synthcmp[ray]\".")  # fmt: skip
-@click.option("--device", default="cpu", show_default=True,
-              help="torch device for training (with --ray and cuda, each cell takes ¼ GPU).")  # fmt: skip
+@device_option("torch device for training (with --ray and cuda, each cell takes ¼ GPU).")
 @click.option(
     "--retry-failed", is_flag=True, help="Also run again the cells recorded with an error."
 )
-@click.option("--json", "as_json", is_flag=True, help="Print only the summary as JSON on stdout.")
+@json_option("the summary, as JSON,")
 @click.pass_context
 def run(ctx: click.Context, spec_path, out, workers, ray_address, device, retry_failed,
         as_json) -> None:  # fmt: skip
@@ -125,8 +132,7 @@ def run(ctx: click.Context, spec_path, out, workers, ray_address, device, retry_
 
 @sweep.command("report")
 @click.argument("folder", metavar="DIR")
-@click.option("--json", "as_json", is_flag=True,
-              help="Print the report as JSON on stdout (one row per cell, then the figures' numbers).")  # fmt: skip
+@json_option("the report, as JSON (one row per cell, then the figures' numbers),")
 @click.option("--html", "html_path", metavar="FILE", default=None,
               help="Also write a self-contained HTML page with the figures.")  # fmt: skip
 @click.option("--export", "export_path", metavar="FILE", default=None,

@@ -11,6 +11,7 @@ from synthcmp.ui import (
     console,
     err_console,
     frac_option,
+    json_option,
     print_json,
     task_options,
     top_option,
@@ -31,7 +32,7 @@ MAX_BITS = 1000  # far past any search budget: 2^1000 programs
 @click.option(
     "--timeout", type=float, default=None, help="Stop the search after this many seconds [30]."
 )
-@click.option("--json", "as_json", is_flag=True, help="Print only the JSON result on stdout.")
+@json_option("the JSON result")
 @click.option(
     "--grammar", "show_grammar", is_flag=True, help="Print the grammar (the prior) and exit."
 )

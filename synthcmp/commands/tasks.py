@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from rich.table import Table
 
-from synthcmp.ui import UserError, console, print_json
+from synthcmp.ui import UserError, console, json_option, print_json
 from taskcore.registry import task_table_rows
 from taskcore.table import DEFAULT_P, P_MAX, P_MIN
 
@@ -19,7 +19,7 @@ from taskcore.table import DEFAULT_P, P_MAX, P_MIN
     show_default=True,
     help="Modulus used to show n and the domain size of modular tasks.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON on stdout.")
+@json_option("the list, as JSON,")
 def tasks(p: int, as_json: bool) -> None:
     """List the built-in tasks: name, formula, symbol count n and domain size.
 

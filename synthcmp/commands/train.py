@@ -17,8 +17,10 @@ from synthcmp.ui import (
     UserError,
     check_steps,
     console,
+    device_option,
     err_console,
     frac_option,
+    json_option,
     model_for,
     model_option,
     optimizer_changes,
@@ -149,10 +151,8 @@ def stored_config(ctx: click.Context, run_dir: Path, task: Task, given: dict):
 @out_option("Run folder [default: a fresh folder under runs/].")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run in --out.")
 @click.option("--force", is_flag=True, help="Overwrite an existing run folder.")
-@click.option(
-    "--device", default="cpu", show_default=True, help="torch device, e.g. cuda (if available)."
-)
-@click.option("--json", "as_json", is_flag=True, help="Print only the JSON summary on stdout.")
+@device_option()
+@json_option("the JSON summary")
 @click.pass_context
 def train(
     ctx: click.Context,

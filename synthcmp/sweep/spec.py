@@ -34,17 +34,25 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from synthcmp.ui import MAX_TOP, TOP
+from synthcmp.ui import (
+    LR_MAX,
+    MAX_STEPS,
+    MAX_TOP,
+    MODELS,
+    TOP,
+    WEIGHT_DECAY_MAX,
+    lr_ok,
+    steps_ok,
+    weight_decay_ok,
+)
 from taskcore import BUILTIN, TaskSpec, build_task
 from taskcore.errors import TaskError
 from taskcore.serial import JsonMixin
 from taskcore.table import DEFAULT_P, SEED_MAX, default_train_frac
 
 STAGES = ("synth", "train", "compare")
-MODELS = ("transformer", "mlp")
 AXES = ("tasks", "p", "frac", "seed", "model", "weight_decay", "lr", "steps")
 OPTIONS = ("name", "stages", "top", "plots")
-MAX_STEPS = 10**9
 MAX_CELLS = 100_000
 MAX_SPEC_BYTES = 1 << 20
 
@@ -222,7 +230,6 @@ def parse_spec(text: str, source: str = "spec", default_name: str = "sweep") -> 
             hint = f" Did you mean {', '.join(close)}?" if close else ""
             fail("tasks", f"unknown task {name!r}.{hint} (`synthcmp tasks` lists them)")
     number = (int, float)
-    finite = math.isfinite
     if "p" in data:
         spec["p"] = values("p", (int,), "integers")
     if "frac" in data:
@@ -237,14 +244,14 @@ def parse_spec(text: str, source: str = "spec", default_name: str = "sweep") -> 
     if "weight_decay" in data:
         spec["weight_decay"] = in_range(
             "weight_decay", values("weight_decay", number, "numbers"),
-            lambda v: finite(v) and 0 <= v <= 1000, "in [0, 1000]",
+            weight_decay_ok, f"in [0, {WEIGHT_DECAY_MAX:g}]",
         )  # fmt: skip
     if "lr" in data:
         spec["lr"] = in_range("lr", values("lr", number, "numbers"),
-                              lambda v: finite(v) and 0 < v <= 10, "in (0, 10]")  # fmt: skip
+                              lr_ok, f"in (0, {LR_MAX:g}]")  # fmt: skip
     if "steps" in data:
         spec["steps"] = in_range("steps", values("steps", (int,), "integers"),
-                                 lambda v: 0 <= v <= MAX_STEPS, f"in 0..{MAX_STEPS:,}")  # fmt: skip
+                                 steps_ok, f"in 0..{MAX_STEPS:,}")  # fmt: skip
     if "stages" in data:
         stages = in_range("stages", values("stages", (str,), "stage names (strings)"),
                           lambda v: v in STAGES, f"one of {', '.join(STAGES)}")  # fmt: skip
