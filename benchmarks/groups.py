@@ -50,7 +50,7 @@ def child(spec: dict) -> dict:
     except KeyboardInterrupt:
         pass
     wall = time.perf_counter() - t0
-    out = {"task": spec["task"], "seed": spec["seed"], "model": config.model.kind,
+    out = {"task": spec["task"], "seed": spec["seed"], "model": config.model.name,
            "frac": config.train_frac, "wall_s": wall,
            "mem_step": seen.get("memorized", (None,))[0],
            "mem_test": seen.get("memorized", (None, None))[1],

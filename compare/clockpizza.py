@@ -30,15 +30,22 @@ Two measures tell them apart (definitions as in the paper's code):
   embeddings' reflection, M E_b and M E_a, with cosine cos ω(a − b): near 0 on average.
   Zhong et al. differentiate with respect to the shared token embedding. Here the gradient
   is taken with respect to each input's *one-hot symbol* (the embedding row's gradient
-  pulled back through the embedding table, a vector over the n symbols), which also
-  compares inputs with separate tables — the MLP's E_x and E_y, whose coordinates have
-  nothing in common; for a shared Fourier embedding the two agree.
+  pulled back through the embedding table, a vector over the n symbols); for a shared
+  embedding the two agree.
 
 The classification (thresholds below, checked on the hand-built networks): **Clock** when
 DI ≥ :data:`DI_CLOCK` and GS < :data:`GS_PIZZA`; **Pizza** when GS ≥ :data:`GS_PIZZA` and
 DI < :data:`DI_CLOCK`; otherwise **neither** (both or neither signature: a mixture, or
 another algorithm). Only for a circuit read over Z_n with u = ±x ± y (the addition the two
 algorithms implement); elsewhere the measures are not computed and it says why.
+
+**Where a measure cannot fail, it is not evidence.** In a transformer with *constant
+attention* (attention rate 0, Zhong et al.'s Pizza-maker) the "=" position averages what x
+and y write before anything else sees them: the inputs meet as E_a + E_b by construction, so
+GS = 1 whatever the network learned, and only DI tells the Pizza from "neither" (the Clock is
+ruled out by the architecture). In a trained MLP the two inputs are written through two separate
+tables (E_x, E_y) whose coordinates have nothing in common, so their gradients cannot be
+compared fairly: there Clock and Pizza are not read at all, and ``why`` says so.
 """
 
 from __future__ import annotations
@@ -167,5 +174,14 @@ def clock_pizza(model, logits: np.ndarray, table: np.ndarray, basis: str | None,
                                   "are algorithms for ±x ± y over Z_n")  # fmt: skip
     n = table.shape[0]
     di = distance_irrelevance(logits, table, node)
+    table_x, table_y = _tables(model)
+    if not torch.equal(table_x, table_y):  # an MLP's two learned tables
+        return ClockPizza("", di, float("nan"), why=(
+            "not read: this MLP writes x and y through two separate embedding tables, so the "
+            "gradients that gradient symmetricity compares share no coordinates"))  # fmt: skip
     gs = gradient_symmetricity(model, n, seed=seed)
+    if model.cfg.kind == "transformer" and model.cfg.attention == "constant":
+        return ClockPizza(classify(di, gs), di, gs, why=(
+            "gradient symmetricity is 1 by construction here (constant attention averages the "
+            "two embeddings): distance irrelevance alone decides, and the Clock is ruled out"))  # fmt: skip
     return ClockPizza(classify(di, gs), di, gs)

@@ -158,7 +158,7 @@ def analyse_run(index: int, run_dir: str | Path, top_k: int, rows: np.ndarray, s
                          seed=seed)  # fmt: skip
     grok_step = summary.get("grok_step", None)
     fields = dict(
-        index=index, run_dir=str(run_dir), model=run.config.model.kind, seed=run.config.seed,
+        index=index, run_dir=str(run_dir), model=run.config.model.name, seed=run.config.seed,
         grokked=grok_step is not None, grok_step=grok_step,
         test_acc=float(final.get("test_acc", float("nan"))),
         program=result.match.program if result.match.grade in Grade.MATCHED else "",

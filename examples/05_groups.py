@@ -62,7 +62,7 @@ def symmetric_irreps() -> None:
 def train_and_read(name: str) -> None:
     task = get_task(name)
     config = default_config(default_model(task), train_frac=default_train_frac(task))
-    print(f"3. {task.formula}: {config.model.kind}, {config.train_frac:.0%} of the "
+    print(f"3. {task.formula}: {config.model.name}, {config.train_frac:.0%} of the "
           f"{task.n ** 2:,} pairs for training")  # fmt: skip
 
     def on_step(info) -> None:

@@ -127,7 +127,7 @@ class Run:
             "status": self.status,
             "steps_per_second": round(self.steps / self.seconds, 2) if self.seconds > 0 else None,
             "task": self.task.describe(),
-            "model": self.config.model.kind,
+            "model": self.config.model.name,
             "n_train": self.n_train,
             "n_test": self.n_test,
             "chance_acc": 1.0 / self.task.n,

@@ -18,6 +18,12 @@ LayerNorm; the unembedding ``W_U`` reads the residual stream at the ``=`` positi
 Only the ``=`` position feeds the logits, so the last block computes its query and MLP
 there alone (a third of the MLP's work) and the numbers are the same — a test checks it.
 
+**constant attention** (``attention="constant"``; the model ``constant-attention``): the
+same transformer with Zhong et al. 2023's attention rate 0 — every query attends equally to
+the keys it may see (1/(t + 1) each at position t; at "=" a third to each of x, y, =), no
+queries or keys at all. Zhong et al. found that such transformers learn the *Pizza*
+algorithm for modular addition, and ones with ordinary attention the *Clock*.
+
 **mlp** (Gromov 2023, "Grokking modular arithmetic"): separate embeddings ``E_x``, ``E_y``
 of the two inputs (learned, or fixed one-hots as in the paper), summed or concatenated,
 one hidden layer with activation ReLU or quadratic (``φ(z) = z²``, the paper's choice,
@@ -73,6 +79,7 @@ class ModelConfig(JsonMixin):
     embed: str = "learned"  # mlp: "learned" | "onehot" (fixed identity, d_model = n)
     combine: str = "sum"  # mlp: "sum" | "concat"
     init_scale: float = 1.0  # every initial weight × this (see build_model)
+    attention: str = "softmax"  # transformer: "softmax" | "constant" (Zhong et al.'s rate 0)
 
     def __post_init__(self) -> None:
         if self.kind not in MODEL_KINDS:
@@ -83,6 +90,8 @@ class ModelConfig(JsonMixin):
             raise TaskError(f"embed must be 'learned' or 'onehot', got {self.embed!r}")
         if self.combine not in ("sum", "concat"):
             raise TaskError(f"combine must be 'sum' or 'concat', got {self.combine!r}")
+        if self.attention not in ("softmax", "constant"):
+            raise TaskError(f"attention must be 'softmax' or 'constant', got {self.attention!r}")
         if min(self.d_model, self.n_heads, self.d_mlp, self.n_layers) < 1:
             raise TaskError("model sizes must be positive")
         if not 0 < self.init_scale < 100:
@@ -94,6 +103,12 @@ class ModelConfig(JsonMixin):
     def d_head(self) -> int:
         return self.d_model // self.n_heads
 
+    @property
+    def name(self) -> str:
+        """The model's name on the command line: its kind, or ``constant-attention``."""
+        return "constant-attention" if self.kind == "transformer" and self.attention == "constant" \
+            else self.kind  # fmt: skip
+
 
 def activation(name: str, z: Tensor) -> Tensor:
     return torch.relu(z) if name == "relu" else z * z
@@ -104,13 +119,16 @@ def activation(name: str, z: Tensor) -> Tensor:
 
 
 class Attention(nn.Module):
-    """Multi-head causal self-attention without biases (as in Nanda et al.)."""
+    """Multi-head causal self-attention without biases (as in Nanda et al.); with constant
+    attention, the same without queries and keys (every allowed key weighs the same)."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         d, self.h, self.dh = cfg.d_model, cfg.n_heads, cfg.d_head
-        self.W_Q = nn.Parameter(torch.randn(d, d) / math.sqrt(d))  # (d, h·dh)
-        self.W_K = nn.Parameter(torch.randn(d, d) / math.sqrt(d))
+        self.constant = cfg.attention == "constant"
+        if not self.constant:
+            self.W_Q = nn.Parameter(torch.randn(d, d) / math.sqrt(d))  # (d, h·dh)
+            self.W_K = nn.Parameter(torch.randn(d, d) / math.sqrt(d))
         self.W_V = nn.Parameter(torch.randn(d, d) / math.sqrt(d))
         self.W_O = nn.Parameter(torch.randn(d, d) / math.sqrt(d))  # (h·dh, d)
 
@@ -143,6 +161,16 @@ class Attention(nn.Module):
                 return resid @ W
 
         v = project(self.W_V).view(B, T, self.h, self.dh)  # (B, T, h, dh)
+        if self.constant:  # attention rate 0: query t averages the values of keys 0 … t
+            causal = torch.ones(T, T, device=resid.device, dtype=v.dtype).tril()
+            weights = causal / causal.sum(dim=1, keepdim=True)  # (T queries, T keys)
+            if last_only:
+                pattern = weights[-1].expand(B, self.h, T)  # (B, h, T)
+                z = torch.einsum("k,bkhe->bhe", weights[-1], v)  # (B, h, dh)
+                return z.reshape(B, -1) @ self.W_O, pattern
+            pattern = weights.expand(B, self.h, T, T)  # (B, h, T, T)
+            z = torch.einsum("qk,bkhe->bqhe", weights, v)  # (B, T, h, dh)
+            return z.reshape(B, T, -1) @ self.W_O, pattern
         if last_only:
             if table is not None:  # each q·k is one of T·V·V per head: look the scores up
                 k_rows = (flat @ self.W_K).view(T, V, self.h, self.dh)

@@ -124,8 +124,8 @@ def task_options(func):
 
 
 # the bounds of the training options, declared once for the command line and sweep specs;
-# MODELS is neural.models.MODEL_KINDS (a test holds them equal: importing it loads torch)
-MODELS = ("transformer", "mlp")
+# MODELS are neural.config.DEFAULTS' names (a test holds them equal: importing it loads torch)
+MODELS = ("transformer", "constant-attention", "mlp")
 MAX_STEPS = 10**9
 LR_MAX = 10.0  # lr in (0, LR_MAX]
 WEIGHT_DECAY_MAX = 1000.0  # weight decay in [0, WEIGHT_DECAY_MAX]
@@ -186,7 +186,8 @@ def optimizer_changes(lr: float | None, weight_decay: float | None) -> dict:
 
 model_option = click.option(
     "--model", type=click.Choice(MODELS), default=None,
-    help="Network architecture [default: transformer; mlp for group tasks (Chughtai et al.)].",
+    help="Network: transformer; constant-attention (the same, every query attending equally: "
+         "Zhong et al.'s Pizza); mlp [default: transformer; mlp for group tasks (Chughtai et al.)].",
 )  # fmt: skip
 
 

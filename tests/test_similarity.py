@@ -172,8 +172,29 @@ def test_the_measures_alone_read_an_untrained_network_as_a_clock_so_align_gates_
     n = 23
     torch.manual_seed(0)
     model = build_model(default_config("mlp").model, n).eval()
+    with torch.no_grad():  # one table for both inputs, as the hand-built MLPs have: read
+        model.E_y.copy_(model.E_x)
     logits = probe(model, n).logits
     table = (np.arange(n)[:, None] + np.arange(n)[None, :]) % n
     raw = clock_pizza(model, logits, table, "additive", "x + y")
     assert raw.distance_irrelevance > DI_CLOCK and raw.gradient_symmetricity < GS_PIZZA
     assert clock_pizza(model, logits, table, None, None).algorithm == ""
+
+
+def test_clock_and_pizza_are_not_read_where_gradient_symmetricity_cannot_fail():
+    """A trained-style MLP with two separate embedding tables is not read at all; constant
+    attention has GS = 1 by construction (it averages the two embeddings), so only DI
+    decides there — and the Clock is ruled out, whatever the weights."""
+    from neural import default_config
+    from neural.models import build_model
+
+    n = 23
+    table = (np.arange(n)[:, None] + np.arange(n)[None, :]) % n
+    torch.manual_seed(0)
+    mlp = build_model(default_config("mlp").model, n).eval()
+    read = clock_pizza(mlp, probe(mlp, n).logits, table, "additive", "x + y")
+    assert read.algorithm == "" and "two separate embedding tables" in read.why
+    constant = build_model(default_config("constant-attention").model, n).eval()
+    read = clock_pizza(constant, probe(constant, n).logits, table, "additive", "x + y")
+    assert read.gradient_symmetricity > 0.999 and read.algorithm != "clock"
+    assert "by construction" in read.why

@@ -135,7 +135,7 @@ def run(ctx: click.Context, task: Task, seed: int, model, frac, lr, weight_decay
                          plots=not no_plots, device=device, programs=programs,
                          optimizer=optimizer_changes(lr, weight_decay))  # fmt: skip
     if resume:
-        given = {"model": (model, lambda c: c.model.kind), "frac": (frac, lambda c: c.train_frac),
+        given = {"model": (model, lambda c: c.model.name), "frac": (frac, lambda c: c.train_frac),
                  "seed": (seed, lambda c: c.seed),
                  "lr": (lr, lambda c: c.lr), "weight_decay": (weight_decay, lambda c: c.weight_decay)}  # fmt: skip
         config = stored_config(ctx, run_dir, task, given)

@@ -197,7 +197,7 @@ def train(
     run_dir = Path(out) if out is not None else default_run_dir(task, seed)
 
     if resume:  # the stored settings win; only --steps and --device may change
-        given = {"model": (model, lambda c: c.model.kind), "frac": (frac, lambda c: c.train_frac),
+        given = {"model": (model, lambda c: c.model.name), "frac": (frac, lambda c: c.train_frac),
                  "seed": (seed, lambda c: c.seed),
                  "lr": (lr, lambda c: c.lr), "weight_decay": (weight_decay, lambda c: c.weight_decay)}  # fmt: skip
         stored = stored_config(ctx, run_dir, task, given)

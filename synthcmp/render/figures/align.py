@@ -20,7 +20,7 @@ import numpy as np
 
 from synthcmp.render.figures.run import MIN_WIDTH, _figure, _legend_below, _save, _suptitle, plt
 
-MODEL_COLORS = {"transformer": "#1f77b4", "mlp": "#d62728"}
+MODEL_COLORS = {"transformer": "#1f77b4", "mlp": "#d62728", "constant-attention": "#2ca02c"}
 PANELS = (("embed.x", "embeddings"), ("mlp.post", "MLP neurons"), ("logits", "logits"))
 METRICS = (("cka", "CKA"), ("mutual_knn", "mutual k-NN"))
 
