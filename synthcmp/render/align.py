@@ -151,16 +151,25 @@ def keys_of(doc: dict) -> str:
     return "irreps" if any(r.get("key_names") for r in doc.get("runs") or []) else "frequencies"
 
 
-def algorithm_table(doc: dict) -> Table:
-    """Clock or Pizza: each run's two measures and what they classify it as."""
+def algorithm_table(doc: dict) -> Group:
+    """Clock or Pizza: each run's two measures and what they classify it as; why a run was
+    not classified is said once under the table, numbered (many runs share one reason), as is
+    a note that qualifies a classification (gradient symmetricity fixed by the architecture)."""
     t = numbers_table("distance irrelevance", "gradient symmetricity", lead=("model", "seed"))
     t.add_column("algorithm", overflow="fold")
+    notes: list[str] = []
     for r in doc.get("runs") or []:
-        algo = r.get("algorithm") or ""
+        algo, why = r.get("algorithm") or "", r.get("algorithm_why") or ""
+        mark = ""
+        if why:
+            if why not in notes:
+                notes.append(why)
+            mark = f" ({notes.index(why) + 1})"
+        shown = (ALGORITHMS.get(algo, algo) if algo else "[dim]not read[/]") + mark
         t.add_row(r.get("model", DASH), str(r.get("seed", DASH)),
-                  _f(r.get("distance_irrelevance")), _f(r.get("gradient_symmetricity")),
-                  ALGORITHMS.get(algo, algo) if algo else f"[dim]{r.get('algorithm_why') or DASH}[/]")  # fmt: skip
-    return t
+                  _f(r.get("distance_irrelevance")), _f(r.get("gradient_symmetricity")), shown)  # fmt: skip
+    lines = [Text(f"({i}) {why}", style="dim") for i, why in enumerate(notes, start=1)]
+    return Group(t, *lines)
 
 
 def _blocks(doc: dict) -> list[str]:
