@@ -78,6 +78,16 @@ def _phase_lines(ax, phases: dict[str, int | None]) -> None:
                        label="end of " + name.replace("_", " "))  # fmt: skip
 
 
+def _finish(fig, axes, phases: dict[str, int | None], title: str, path: Path) -> Path:
+    """Panels over steps: the phase boundaries and a grid on each, one legend, the title."""
+    for ax in axes:
+        _phase_lines(ax, phases)
+        ax.grid(alpha=0.3)
+    _legend_below(fig, axes)
+    _suptitle(fig, title)
+    return _save(fig, path)
+
+
 def _legend_below(fig, axes) -> None:
     """One legend for the whole figure, under the panels, each label once."""
     seen: dict[str, object] = {}
@@ -103,12 +113,7 @@ def plot_training(
     loss.plot(steps, [m["test_loss"] for m in metrics], color=TEST, label="test")
     loss.set(xscale="log", yscale="log", xlabel="step", ylabel="cross-entropy (nats)",
              title="loss")  # fmt: skip
-    for ax in (acc, loss):
-        _phase_lines(ax, phases)
-        ax.grid(alpha=0.3)
-    _legend_below(fig, (acc, loss))
-    _suptitle(fig, title)
-    return _save(fig, path)
+    return _finish(fig, (acc, loss), phases, title, path)
 
 
 def plot_spectrum(shares: list[float], key_frequencies: list[int], path: Path, title: str,
@@ -234,12 +239,7 @@ def plot_progress(
             values = values / np.nanmax(values)
         share.plot(steps, values, color=color, label=label)
     share.set(xscale="log", ylim=(0, 1.05), xlabel="step", title="circuit formation")
-    for ax in (losses, share):
-        _phase_lines(ax, phases)
-        ax.grid(alpha=0.3)
-    _legend_below(fig, (losses, share))
-    _suptitle(fig, title)
-    return _save(fig, path)
+    return _finish(fig, (losses, share), phases, title, path)
 
 
 def plot_description_length(
