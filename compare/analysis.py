@@ -28,6 +28,8 @@ from compare.branches import NodeTest, read_branches, read_user_node
 from compare.circuit import Circuit
 from compare.extract import choose_node, extract_circuit
 from compare.intervene import Intervener
+from compare.llc import CHECKPOINTS as LLC_CHECKPOINTS
+from compare.llc import LLCPoint, llc_over_training, llc_steps
 from compare.logits import LogitFit
 from compare.match import (
     LogitView,
@@ -41,6 +43,8 @@ from compare.match import (
 from compare.network import Probe
 from compare.nodes import logit_nodes, near_misses
 from compare.progress import Phases, ProgressPoint, detect_phases, dl_curve, progress_measures
+from neural.llc import LLCConfig
+from taskcore import events
 from taskcore.errors import TaskError
 from taskcore.files import atomic_write_json, read_json_capped
 from taskcore.language import Expr
@@ -90,6 +94,8 @@ class CompareResult(JsonMixin):
     dl_curve: list[dict] = field(default_factory=list)
     noise: NoiseFit | None = None
     node_test: NodeTest | None = None
+    llc: list[LLCPoint] = field(default_factory=list)  # λ̂ at some checkpoints (compare.llc)
+    llc_config: LLCConfig | None = None  # the sampler's settings, where λ̂ was estimated
     seconds: dict[str, float] = field(default_factory=dict)
     # the final network seen on every input, for plots drawn right after (not stored)
     probe: Probe | None = field(default=None, compare=False, repr=False,
@@ -321,6 +327,8 @@ def compare_run(
     progress: bool = True,
     user_programs: tuple[str, ...] = (),
     node: str | None = None,
+    llc: LLCConfig | None = None,
+    llc_checkpoints: int = LLC_CHECKPOINTS,
 ) -> CompareResult:
     """Compare the network of a run folder with the synthesizer's top ``top_k`` programs and
     the ``user_programs`` (expressions) given.
@@ -333,7 +341,8 @@ def compare_run(
     ``node`` reads the network through that node alone, as a hypothesis tested against its
     controls (``result.node_test``).
     ``run_dir`` is a run folder's path, or the folder already loaded
-    (:class:`neural.store.LoadedRun`). Raises :class:`neural.store.RunError` (a
+    (:class:`neural.store.LoadedRun`). ``llc`` (SGLD's settings) also estimates the local
+    learning coefficient at ``llc_checkpoints`` of the checkpoints (:mod:`compare.llc`). Raises :class:`neural.store.RunError` (a
     :class:`~taskcore.errors.TaskError`) when it is not a usable run folder.
     """
     from compare.network import torch_threads
@@ -366,10 +375,20 @@ def compare_run(
             points = progress_measures(run, found.circuit, found.fit, step_done)
             seconds["progress"] = time.perf_counter() - t0
         phases = detect_phases(points, run.metrics, found.circuit)
+    llc_points: list[LLCPoint] = []
+    if llc is not None and run.checkpoint_steps:  # on every core: a few hundred full passes each
+        t0 = time.perf_counter()
+        marks = [s for s, _ in events.phase_columns(run.checkpoint_steps, phases.to_json())]
+        steps = llc_steps(run.checkpoint_steps, marks, llc_checkpoints)
+        llc_points = llc_over_training(
+            run, steps, llc, lambda done, total: on_progress and on_progress(
+                CompareProgress("llc", done, total)))  # fmt: skip
+        seconds["llc"] = time.perf_counter() - t0
     return CompareResult(
         run_dir=str(run.run_dir), task=task.name, n=task.n, analysis=found.analysis, why=found.why,
         circuit=found.circuit, match=found.match, candidates=found.candidates, phases=phases,
         progress=points, dl_curve=dl_curve(points), noise=found.noise,
-        node_test=found.node_test, seconds=seconds,
+        node_test=found.node_test, llc=llc_points, llc_config=llc if llc_points else None,
+        seconds=seconds,
         probe=found.probe,
     )  # fmt: skip

@@ -49,9 +49,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from taskcore.errors import TaskError
+from taskcore.events import LLC_STABLE as STABLE  # half the draws against all: the tolerance
 from taskcore.serial import JsonMixin
-
-STABLE = 0.2  # λ̂ over half the draws and over all may differ by this share, no more
 
 
 @dataclass(frozen=True)
@@ -107,6 +106,9 @@ class LLCEstimate(JsonMixin):
     def trusted(self) -> bool:
         """A number a verdict may use: no chain diverged, λ̂ ≥ 0, stable under doubling."""
         return not self.warnings
+
+    def json_derived(self) -> dict:
+        return {"trusted": self.trusted}
 
 
 def _flat(params: list[Tensor]) -> Tensor:

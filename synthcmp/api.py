@@ -42,14 +42,18 @@ def run(
     plots: bool = False,
     device: str = "cpu",
     force: bool = False,
+    llc: bool = False,
 ) -> Report:
     """Synthesize, train, compare (and, with ``plots``, draw) one task on one shared split.
 
     The task is a built-in ``task`` name, or ``expr`` (with ``group``: a word in that group),
     or a ``table`` file, as on the command line; the other arguments are ``synthcmp run``'s
     options with its defaults. ``out`` is the run folder (default: a fresh one under runs/);
-    an existing one is replaced only with ``force`` and only if synthcmp made it.
+    an existing one is replaced only with ``force`` and only if synthcmp made it. ``llc``
+    also estimates the local learning coefficient over training with the calibrated sampler
+    (``report.compare.llc``).
     """
+    from neural.llc import LLCConfig
     from neural.store import open_run
     from synthcmp.commands.train import default_run_dir
     from synthcmp.pipeline import RunOptions, run_pipeline
@@ -63,7 +67,8 @@ def run(
     built = build_task(spec)
     optimizer = {k: v for k, v in (("lr", lr), ("weight_decay", weight_decay)) if v is not None}
     options = RunOptions(model=model_for(model, built), frac=frac, steps=steps, seed=seed, top=top, plots=plots,
-                         device=device, programs=tuple(programs), optimizer=optimizer)  # fmt: skip
+                         device=device, programs=tuple(programs), optimizer=optimizer,
+                         llc=LLCConfig() if llc else None)  # fmt: skip
     run_dir = Path(out) if out is not None else default_run_dir(built, seed)
     with open_run(run_dir, force=force, unique=out is None) as run_dir:
         return run_pipeline(built, run_dir, options, force=force)

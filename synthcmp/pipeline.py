@@ -33,6 +33,8 @@ from pathlib import Path
 import numpy as np
 
 from compare import CompareResult
+from compare.llc import CHECKPOINTS as LLC_CHECKPOINTS
+from neural.llc import LLCConfig
 from synth import SynthResult
 from synth.ladder import Rung
 from taskcore.errors import TaskError
@@ -50,6 +52,7 @@ PLOTS = {
     "logit_fit": "logit_fit.png",
     "progress": "progress.png",
     "description_length": "description_length.png",
+    "llc_traces": "llc_traces.png",
     "predictions": "predictions.png",
 }
 
@@ -67,6 +70,8 @@ class RunOptions:
     device: str = "cpu"
     programs: tuple[str, ...] = ()  # expressions to match besides the synthesizer's
     optimizer: dict = field(default_factory=dict)  # lr / weight_decay given on the command line
+    llc: LLCConfig | None = None  # SGLD's settings: estimate λ̂ over training (compare.llc)
+    llc_checkpoints: int = LLC_CHECKPOINTS
 
 
 @dataclass
@@ -199,7 +204,8 @@ def _stages(task: Task, run_dir: Path, options: RunOptions, hooks: Hooks, resume
     hooks.stage("compare")
     t0 = time.perf_counter()
     report.compare = compare_run(run_dir, top_k=options.top, synth_result=report.synth,
-                                 on_progress=hooks.on_compare, user_programs=options.programs)  # fmt: skip
+                                 on_progress=hooks.on_compare, user_programs=options.programs,
+                                 llc=options.llc, llc_checkpoints=options.llc_checkpoints)  # fmt: skip
     seconds["compare"] = time.perf_counter() - t0
     n_params = sum(int(p.numel()) for p in run.model.parameters())
     report.ladder = ladder(report.synth.programs, report.circuit.rung(split.n_train, task.n),
@@ -279,12 +285,19 @@ def draw_plots(run_dir: Path, task: Task, report: Report) -> dict[str, str]:
             [p.to_json() for p in comp.progress], phases, run_dir / PLOTS["progress"],
             f"{title} — progress measures",
         )  # fmt: skip
-    if comp.dl_curve:
+    llc = [p.to_json() for p in comp.llc]
+    if comp.dl_curve or llc:
         rungs = {r.rung: r.bits for r in report.ladder}
         drawn["description_length"] = plots.plot_description_length(
             comp.dl_curve, rungs.get("shortest program"), rungs.get("memorized table"),
             phases, run_dir / PLOTS["description_length"],
-            f"{title} — description length of the training labels over training",
+            f"{title} — description length of the training labels over training"
+            + (", and λ̂" if llc else ""), llc,
+        )  # fmt: skip
+    if llc and comp.llc_config is not None:
+        drawn["llc_traces"] = plots.plot_llc_traces(
+            llc, comp.llc_config.burnin, run_dir / PLOTS["llc_traces"],
+            f"{title} — SGLD chains behind λ̂ (one line per chain and checkpoint)",
         )  # fmt: skip
     matched = comp.match.program
     if matched and task.domain.any():

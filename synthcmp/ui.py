@@ -234,3 +234,65 @@ def print_json(document: dict) -> None:
 
 def task_header(task: Task) -> str:
     return f"[bold]{task.name}[/]: {task.formula}   n = {task.n}, domain {task.domain_size}"
+
+
+# SGLD's calibrated settings (docs/llc.md) as neural.llc.LLCConfig and compare.llc have them:
+# named here for --help without importing torch (a test holds them equal)
+LLC_DEFAULTS = {"chains": 2, "draws": 60, "burnin": 40, "step": 1e-4, "localization": 1000.0}
+LLC_CHECKPOINTS = 16
+LLC_SETTINGS = (  # (option, LLCConfig field or "checkpoints", type, help)
+    ("--llc-checkpoints", "checkpoints", click.IntRange(1, 10_000),
+     f"How many checkpoints to estimate λ̂ at: the phases table's, then spread over log(step) "
+     f"[default: {LLC_CHECKPOINTS}]."),
+    ("--llc-chains", "chains", click.IntRange(1, 64),
+     f"SGLD chains per checkpoint [default: {LLC_DEFAULTS['chains']}]."),
+    ("--llc-draws", "draws", click.IntRange(2, 100_000),
+     f"SGLD draws per chain [default: {LLC_DEFAULTS['draws']}]."),
+    ("--llc-burnin", "burnin", click.IntRange(0, 100_000),
+     f"SGLD steps per chain before the draws [default: {LLC_DEFAULTS['burnin']}]."),
+    ("--llc-step", "step", float, f"SGLD step size ε [default: {LLC_DEFAULTS['step']:g}]."),
+    ("--llc-localization", "localization", float,
+     f"SGLD localization γ [default: {LLC_DEFAULTS['localization']:g}]."),
+    ("--llc-nbeta", "nbeta", float, "SGLD inverse temperature nβ [default: n / log n]."),
+)  # fmt: skip
+
+
+def llc_options(func):
+    """``--llc`` and the sampler's settings, declared once (run, compare); any ``--llc-*``
+    option turns ``--llc`` on. The command reads them with :func:`llc_settings`."""
+
+    def store(ctx, param, value):
+        if value is not None and value is not False:  # 0 is a value (a wrong one)
+            ctx.meta.setdefault("llc", {})[param.name] = value
+
+    for flag, name, kind, help in reversed(LLC_SETTINGS):
+        func = click.option(flag, name, type=kind, default=None, expose_value=False,
+                            callback=store, help=help)(func)  # fmt: skip
+    return click.option(
+        "--llc", "llc", is_flag=True, expose_value=False, callback=store,
+        help="Also estimate the local learning coefficient λ̂ at some checkpoints, beside the "
+             "bits (SGLD; see `synthcmp explain llc`). About 4 s a checkpoint at p = 97.",
+    )(func)  # fmt: skip
+
+
+def llc_settings(ctx: click.Context) -> tuple[dict | None, int]:
+    """(the LLCConfig fields given, or None without --llc; how many checkpoints)."""
+    given = dict(ctx.meta.get("llc", {}))
+    if not given:
+        return None, LLC_CHECKPOINTS
+    given.pop("llc", None)
+    for name, low, strict in (("step", 0.0, True), ("localization", 0.0, False),
+                              ("nbeta", 0.0, True)):  # fmt: skip
+        value = given.get(name)
+        if value is not None and not (math.isfinite(value) and (value > low if strict else value >= low)):
+            raise UserError(f"--llc-{name} must be {'>' if strict else '≥'} {low:g} and finite, got {value}")
+    return given, given.pop("checkpoints", LLC_CHECKPOINTS)
+
+
+def llc_args(ctx: click.Context) -> list[str]:
+    """The --llc options as they were given, to repeat them in a suggested command."""
+    given = ctx.meta.get("llc", {})
+    flags = {name: flag for flag, name, _, _ in LLC_SETTINGS}
+    return (["--llc"] if given else []) + [
+        arg for name, value in given.items() if name in flags for arg in (flags[name], f"{value}")
+    ]

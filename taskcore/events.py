@@ -52,6 +52,7 @@ MARGIN = 0.2  # a score separates f from a near miss when it is this much higher
 DI_CLOCK = 0.5  # distance irrelevance above this: the logits ignore |a − b| (Clock)
 GS_PIZZA = 0.9  # gradient symmetricity above this (with low DI): Pizza
 K_NEIGHBOURS = 10  # mutual k-NN alignment's k
+LLC_STABLE = 0.2  # λ̂ over half the draws and over all may differ by this share, no more
 
 
 class Grade:
@@ -101,3 +102,30 @@ def memorization_step(rows: Iterable[dict]) -> int | None:
 
 def grok_step(rows: Iterable[dict]) -> int | None:
     return first_step(rows, grokked)
+
+
+PHASES = ("memorization", "circuit_formation", "cleanup")  # in the order they end
+
+
+def phase_columns(steps: list[int], phases: dict) -> list[tuple[int, str]]:
+    """The checkpoints a phases table shows, with their labels: the first, the one nearest
+    each phase's end (phases that end near the same checkpoint share its column, labelled
+    "… ends"), the last. ``phases`` as in :class:`compare.progress.Phases`' JSON."""
+    if not steps:
+        return []
+    steps = sorted(steps)
+    marks = [(steps[0], "start")]
+    marks += [(phases[name], name.replace("_", " ")) for name in PHASES
+              if phases.get(name) is not None]  # fmt: skip
+    chosen: list[tuple[int, list[str]]] = []
+    for step, label in sorted(marks, key=lambda m: m[0]):
+        near = min(steps, key=lambda s, t=step: abs(s - t))
+        same = next((labels for c, labels in chosen if c == near), None)
+        if same is None:
+            chosen.append((near, [label]))
+        elif label not in same and "start" not in same:
+            same.append(label)
+    if all(steps[-1] != c for c, _ in chosen):
+        chosen.append((steps[-1], ["final"]))
+    return [(c, labels[0] if labels in (["start"], ["final"]) else "\n".join([*labels, "ends"]))
+            for c, labels in chosen]  # fmt: skip

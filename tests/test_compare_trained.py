@@ -46,7 +46,7 @@ def modadd_result(modadd_run):
 @pytest.fixture(scope="module")
 def lookup_run(tmp_path_factory):
     run_dir, _ = train_run(
-        tmp_path_factory, "lookup", steps=300, stop_after_grok=None, checkpoints=4
+        tmp_path_factory, "lookup", steps=300, stop_after_grok=None, checkpoints=8
     )
     return run_dir
 
@@ -181,3 +181,82 @@ def test_a_loaded_run_is_compared_under_its_folders_name(modadd_run):
 
     result = compare_run(load_run(modadd_run), top_k=1, progress=False)
     assert result.run_dir == str(modadd_run)
+
+
+# -- λ̂ over training (compare.llc) -------------------------------------------------------
+
+LLC_COUNT = 5
+
+
+@pytest.fixture(scope="module")
+def llc_results(modadd_run, lookup_run):
+    """compare --llc on both runs, at a few checkpoints, with the calibrated sampler."""
+    from neural.llc import LLCConfig
+
+    return {name: compare_run(run, top_k=1, llc=LLCConfig(), llc_checkpoints=LLC_COUNT)
+            for name, run in (("modadd", modadd_run), ("lookup", lookup_run))}  # fmt: skip
+
+
+def test_final_llc_of_random_labels_exceeds_that_of_the_program(llc_results):
+    """Same architecture, same n: the network that memorized a random table sits where more
+    directions of its weights matter than the one that found x + y — by the estimator's own
+    numbers, both trusted."""
+    modadd, lookup = llc_results["modadd"].llc[-1], llc_results["lookup"].llc[-1]
+    assert modadd.n == lookup.n
+    assert modadd.trusted and lookup.trusted, (modadd.warnings, lookup.warnings)
+    assert lookup.llc > modadd.llc > 0
+
+
+def test_llc_falls_after_memorization_far_more_when_the_network_groks(llc_results):
+    """From the checkpoint nearest the end of memorization to the last one, λ̂ falls by far
+    more for the network that found x + y than for the one holding random labels (weight
+    decay shrinks that one too, but there is no short program to fall to)."""
+    ratio = {}
+    for name, result in llc_results.items():
+        memorized = result.phases.memorization
+        at_memorization = min(result.llc, key=lambda p, m=memorized: abs(p.step - m))
+        assert at_memorization.trusted and result.llc[-1].trusted
+        assert abs(at_memorization.step - memorized) <= 10, "a checkpoint near memorization"
+        ratio[name] = result.llc[-1].llc / at_memorization.llc
+    assert ratio["modadd"] < ratio["lookup"] / 4, ratio
+
+
+def test_llc_checkpoints_include_the_phases_tables_columns(llc_results, modadd_run):
+    from neural.store import load_run
+    from taskcore.events import phase_columns
+
+    result = llc_results["modadd"]
+    steps = [p.step for p in result.llc]
+    run = load_run(modadd_run)
+    columns = [s for s, _ in phase_columns(run.checkpoint_steps, result.phases.to_json())]
+    assert set(columns) <= set(steps) and len(steps) == LLC_COUNT
+    assert steps == sorted(steps) and steps[-1] == run.checkpoint_steps[-1]
+    assert result.llc_config is not None and "llc" in result.seconds
+
+
+def test_llc_round_trips_through_json_with_its_diagnostics(llc_results):
+    document = llc_results["lookup"].to_json()
+    point = document["llc"][-1]
+    assert {"step", "llc", "llc_chains", "llc_half", "loss_start", "nbeta", "traces", "warnings",
+            "trusted"} <= set(point)  # fmt: skip
+    assert len(point["traces"]) == document["llc_config"]["chains"]
+    back = CompareResult.from_json(document)
+    assert back.llc == llc_results["lookup"].llc
+
+
+def test_without_llc_nothing_is_estimated(modadd_result):
+    assert modadd_result.llc == [] and modadd_result.llc_config is None
+    assert "llc" not in modadd_result.seconds
+
+
+def test_cli_compare_llc_prints_the_row_and_the_settings(modadd_run):
+    result = CliRunner().invoke(main, ["compare", str(modadd_run), "--top", "1", "--llc",
+                                       "--llc-checkpoints", "3", "--llc-draws", "10",
+                                       "--llc-burnin", "5"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "λ̂ " in result.output and "2 chains × 10 draws after 5 steps" in result.output
+    assert "local learning coefficient" in result.output  # the row's legend
+    document = json.loads(CliRunner().invoke(main, ["compare", str(modadd_run), "--top", "1",
+                                                    "--json", "--llc-checkpoints", "2",
+                                                    "--llc-draws", "4"]).output)  # fmt: skip
+    assert len(document["llc"]) == 2 and document["llc_config"]["draws"] == 4

@@ -234,6 +234,14 @@ CASES = {
     "option-without-value": ("synth modadd --frac", "--frac"),
     "no-such-command": ("trian modadd", "trian"),
     "no-such-run-dir": ("compare nowhere", "nowhere"),
+    "llc-step-zero": ("compare {run} --llc-step 0", "--llc-step"),
+    "llc-step-nan": ("compare {run} --llc --llc-step nan", "--llc-step"),
+    "llc-step-negative": ("run modadd --p 7 --steps 2 --llc-step -1e-4", "--llc-step"),
+    "llc-localization-inf": ("compare {run} --llc-localization inf", "--llc-localization"),
+    "llc-nbeta-negative": ("run modadd --p 7 --steps 2 --llc-nbeta -3", "--llc-nbeta"),
+    "llc-draws-one": ("compare {run} --llc-draws 1", "--llc-draws"),
+    "llc-chains-huge": ("compare {run} --llc-chains 1000", "--llc-chains"),
+    "llc-checkpoints-zero": ("run modadd --p 7 --steps 2 --llc-checkpoints 0", "--llc-checkpoints"),
 }
 
 

@@ -149,3 +149,39 @@ def test_too_few_draws_to_settle_is_flagged():
 def test_bad_settings_are_task_errors(bad):
     with pytest.raises(TaskError):
         LLCConfig(**bad)
+
+
+def test_llc_steps_keep_the_marks_and_spread_the_rest_over_log_steps():
+    from compare.llc import llc_steps
+
+    steps = [0, 1, 2, 3, 5, 8, 12, 20, 33, 50, 80, 130, 200, 330, 500, 800, 1000]
+    chosen = llc_steps(steps, marks=[0, 50, 1000], count=6)
+    assert len(chosen) == 6 and {0, 50, 1000} <= set(chosen) and chosen == sorted(chosen)
+    assert set(chosen) <= set(steps)
+    # every gap in log(step + 1) is at most twice the smallest possible even spacing
+    gaps = [math.log1p(b) - math.log1p(a) for a, b in itertools.pairwise(chosen)]
+    assert max(gaps) <= 2 * math.log1p(1000) / 5
+    assert llc_steps(steps[:4], marks=[3], count=6) == steps[:4]  # fewer than asked: all
+    assert llc_steps(steps, marks=[7, 0], count=1) == [0]  # marks not checkpoints are skipped
+
+
+def test_the_cli_names_the_calibrated_defaults():
+    """--help states the sampler's defaults without importing torch; they must be the ones
+    the estimator uses."""
+    from dataclasses import asdict
+
+    from compare.llc import CHECKPOINTS
+    from synthcmp.ui import LLC_CHECKPOINTS, LLC_DEFAULTS
+
+    defaults = asdict(LLCConfig())
+    assert {k: defaults[k] for k in LLC_DEFAULTS} == LLC_DEFAULTS
+    assert LLC_CHECKPOINTS == CHECKPOINTS
+
+
+def test_the_phases_table_marks_what_is_not_trusted():
+    from synthcmp.render.compare import llc_cell
+
+    assert llc_cell({"llc": 12.34, "trusted": True}) == "12.3"
+    assert llc_cell({"llc": -1.5, "trusted": False, "warnings": ["λ̂ < 0"]}) == "(-1.5)"
+    assert llc_cell({"llc": None, "trusted": False}) == "diverged"
+    assert llc_cell(None) == "–"

@@ -14,6 +14,7 @@ from synthcmp.pipeline import PLOTS
 # p = 23 has only 529 pairs: with 80% of them for training the defaults grok in a few hundred
 # steps, which keeps this test to seconds.
 QUICK = ["--p", "23", "--frac", "0.8", "--steps", "1500", "--top", "3"]
+LLC = ["--llc-checkpoints", "4", "--llc-draws", "10", "--llc-burnin", "5"]  # --llc, quickly
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -21,9 +22,17 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 def modadd(tmp_path_factory):
     root = tmp_path_factory.mktemp("run")
     run_dir, html = root / "modadd", root / "report.html"
-    result = invoke("run", "modadd", *QUICK, "--out", str(run_dir), "--html", str(html), "--json")
+    result = invoke("run", "modadd", *QUICK, *LLC, "--out", str(run_dir), "--html", str(html),
+                    "--json")  # fmt: skip
     assert result.exit_code == 0, result.output
     return run_dir, html, json.loads(result.stdout)
+
+
+def test_llc_is_estimated_at_the_checkpoints_asked_for(modadd):
+    _, _, report = modadd
+    llc = report["compare"]["llc"]
+    assert len(llc) == 4 and report["compare"]["llc_config"]["draws"] == 10
+    assert all(len(trace) == 15 for p in llc for trace in p["traces"])
 
 
 def test_report_holds_each_commands_document(modadd):
@@ -75,6 +84,7 @@ def test_html_is_self_contained(modadd):
     assert page.startswith("<!DOCTYPE html>") and "</html>" in page
     assert page.count("data:image/png;base64,") == len(report["plots"])
     assert "description-length ladder" in page and "x + y" in page
+    assert "The SGLD chains behind λ̂" in page and "λ̂ " in page
     assert 'src="http' not in page and "<link" not in page  # nothing fetched from elsewhere
 
 

@@ -7,7 +7,16 @@ from pathlib import Path
 
 import click
 
-from synthcmp.ui import UserError, console, err_console, json_option, print_json, top_option
+from synthcmp.ui import (
+    UserError,
+    console,
+    err_console,
+    json_option,
+    llc_options,
+    llc_settings,
+    print_json,
+    top_option,
+)
 from taskcore.files import exclusive_lock
 
 
@@ -19,9 +28,11 @@ from taskcore.files import exclusive_lock
 @click.option("--node", metavar="EXPR",
               help="Read the network through this node u(x, y) alone, e.g. --node 'x**2 + y**2', "
                    "and test it against its controls (2·u, inv(u)).")  # fmt: skip
+@llc_options
 @json_option("the JSON result")
-def compare(run_dir: str, top: int, programs: tuple[str, ...], node: str | None,
-            as_json: bool) -> None:  # fmt: skip
+@click.pass_context
+def compare(ctx: click.Context, run_dir: str, top: int, programs: tuple[str, ...],
+            node: str | None, as_json: bool) -> None:  # fmt: skip
     """Extract the circuit of the network in RUN_DIR and say which program it implements.
 
     Uses the run folder's synth.json, or runs the synthesizer on the run's task and split
@@ -38,6 +49,7 @@ def compare(run_dir: str, top: int, programs: tuple[str, ...], node: str | None,
       synthcmp train modadd --p 97 --out runs/a && synthcmp compare runs/a
       synthcmp compare runs/a --program 'x - y'     hold another program against it
       synthcmp compare runs/a --node 'x * y'        read it through a node of your own
+      synthcmp compare runs/a --llc                 and λ̂ over training, beside the bits
     """
     synth_json = Path(run_dir) / "synth.json"
     if os.path.lexists(synth_json) and not synth_json.is_file():  # a FIFO would hang the read
@@ -52,6 +64,7 @@ def compare(run_dir: str, top: int, programs: tuple[str, ...], node: str | None,
         "extract": "extracting the circuit",
         "match": "matching programs",
         "progress": "measuring checkpoints",
+        "llc": "estimating λ̂ (SGLD)",
     }
     with Progress(
         TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
@@ -74,9 +87,14 @@ def compare(run_dir: str, top: int, programs: tuple[str, ...], node: str | None,
                 from compare.nodes import user_node
 
                 user_node(node, run.task)
+            llc_given, llc_checkpoints = llc_settings(ctx)
+            from neural.llc import LLCConfig
+
+            llc = LLCConfig(**llc_given) if llc_given is not None else None  # checked here
             with exclusive_lock(run_dir, "run folder", required=False):
                 result = compare_run(run_dir, top_k=top, on_progress=on_progress,
-                                     user_programs=programs, node=node)  # fmt: skip
+                                     user_programs=programs, node=node, llc=llc,
+                                     llc_checkpoints=llc_checkpoints)  # fmt: skip
         except MemoryError:
             raise UserError("out of memory while comparing") from None
     document = result.to_json()

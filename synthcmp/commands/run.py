@@ -16,6 +16,9 @@ from synthcmp.ui import (
     err_console,
     frac_option,
     json_option,
+    llc_args,
+    llc_options,
+    llc_settings,
     model_for,
     model_option,
     optimizer_changes,
@@ -88,6 +91,7 @@ class RunDisplay:
               help="Finish an interrupted run in --out: training, then compare, plots and report.")  # fmt: skip
 @click.option("--force", is_flag=True,
               help="Overwrite an existing run folder (one synthcmp made) and --html file.")  # fmt: skip
+@llc_options
 @click.pass_context
 def run(ctx: click.Context, task: Task, seed: int, model, frac, lr, weight_decay, steps, top,
         programs, out, as_json, html_path, no_plots, device, resume, force) -> None:  # fmt: skip
@@ -98,6 +102,7 @@ def run(ctx: click.Context, task: Task, seed: int, model, frac, lr, weight_decay
     Examples:
       synthcmp run modadd --p 97            grok x + y and find its Fourier circuit
       synthcmp run lookup --p 97            random labels: memorization, in bits
+      synthcmp run modadd --p 97 --llc      and λ̂ over training, beside the bits
       synthcmp run --expr "x*x + y" --p 31 --model mlp   your own task
       synthcmp run modadd --p 97 --out runs/a --resume   finish an interrupted run
     """
@@ -131,9 +136,14 @@ def run(ctx: click.Context, task: Task, seed: int, model, frac, lr, weight_decay
         if no_plots:
             err_console.print("[dim]--no-plots: the HTML report will have no figures[/]")
     run_dir = Path(out) if out is not None else default_run_dir(task, seed)
+    from neural.llc import LLCConfig
+
+    llc_given, llc_checkpoints = llc_settings(ctx)
     options = RunOptions(model=model_for(model, task), frac=frac, steps=steps, seed=seed, top=top,
                          plots=not no_plots, device=device, programs=programs,
-                         optimizer=optimizer_changes(lr, weight_decay))  # fmt: skip
+                         optimizer=optimizer_changes(lr, weight_decay),
+                         llc=LLCConfig(**llc_given) if llc_given is not None else None,
+                         llc_checkpoints=llc_checkpoints)  # fmt: skip
     if resume:
         given = {"model": (model, lambda c: c.model.name), "frac": (frac, lambda c: c.train_frac),
                  "seed": (seed, lambda c: c.seed),
@@ -176,6 +186,7 @@ def run(ctx: click.Context, task: Task, seed: int, model, frac, lr, weight_decay
             again += ["--html", str(html)] if html is not None else []
             again += ["--device", device] if device != "cpu" else []
             again += [arg for text in programs for arg in ("--program", text)]
+            again += llc_args(ctx)
             print_resume_hint(resume_command(task, run_dir, "run", again))
         else:
             err_console.print(f"[yellow]Interrupted[/] during {display.stage}; nothing was kept.")

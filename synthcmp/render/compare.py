@@ -19,10 +19,9 @@ from rich.table import Table
 from rich.text import Text
 
 from synthcmp.render.glossary import GLOSSARY, THRESHOLDS, legend
-from taskcore.events import BasisKind
+from taskcore.events import PHASES, BasisKind, phase_columns
 
 WIDTH = 100  # the widest a panel gets; narrower consoles get their own width
-PHASES = ("memorization", "circuit_formation", "cleanup")
 DASH = "–"
 
 
@@ -285,26 +284,11 @@ def match_table(
     return panel(Group(*body), title, width)
 
 
-def checkpoints(progress: list[dict], phases: dict) -> list[tuple[dict, str]]:
-    """The checkpoints to show, with their labels: the start, the one nearest each phase's
-    end (phases that end near the same checkpoint share its column), the last."""
-    marks = [(progress[0].get("step", 0) if progress else 0, "start")]
-    marks += [(phases[name], name.replace("_", " ")) for name in PHASES
-              if phases.get(name) is not None]  # fmt: skip
-    chosen: list[tuple[dict, list[str]]] = []
-    for step, label in sorted(marks, key=lambda m: m[0]):
-        near = min(progress, key=lambda p, s=step: abs(p.get("step", 0) - s), default=None)
-        if near is None:
-            continue
-        same = next((labels for c, labels in chosen if c is near), None)
-        if same is None:
-            chosen.append((near, [label]))
-        elif label not in same and "start" not in same:
-            same.append(label)
-    if progress and all(progress[-1] is not c for c, _ in chosen):
-        chosen.append((progress[-1], ["final"]))
-    return [(c, labels[0] if labels in (["start"], ["final"]) else "\n".join([*labels, "ends"]))
-            for c, labels in chosen]  # fmt: skip
+def checkpoints(rows: list[dict], phases: dict) -> list[tuple[dict, str]]:
+    """The rows (one per checkpoint) the phases table shows, with their column labels
+    (:func:`compare.progress.phase_columns`)."""
+    by_step = {r.get("step", 0): r for r in rows}
+    return [(by_step[s], label) for s, label in phase_columns(list(by_step), phases)]
 
 
 MEASURES = (  # (row label, key, format) of the progress table
@@ -320,19 +304,59 @@ MEASURES = (  # (row label, key, format) of the progress table
 )
 
 
+def llc_cell(point: dict | None) -> str:
+    """λ̂ at a checkpoint: the number; in parentheses when not trusted; "diverged" when a
+    chain diverged (there is no number); "–" where it was not estimated."""
+    if point is None:
+        return DASH
+    value = point.get("llc")
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "diverged"
+    return f"{value:,.1f}" if point.get("trusted", not point.get("warnings")) else f"({value:,.1f})"
+
+
+def llc_settings_line(config: dict, points: list[dict]) -> str:
+    """How λ̂ was estimated, in one line."""
+    nbeta = config.get("nbeta")
+    temperature = (f"nβ = {nbeta:g}" if nbeta is not None else
+                   f"nβ = n / log n = {points[0].get('nbeta', math.nan):,.0f}" if points
+                   else "nβ = n / log n")  # fmt: skip
+    return (f"λ̂ by SGLD at {len(points)} checkpoints: {config.get('chains')} chains × "
+            f"{config.get('draws')} draws after {config.get('burnin')} steps, step ε "
+            f"{config.get('step', math.nan):g}, localization γ {config.get('localization', math.nan):g}, "
+            f"{temperature}")  # fmt: skip
+
+
 def progress_panel(progress: list[dict], phases: dict, width: int = WIDTH,
-                   title: str = "progress over training") -> Panel:  # fmt: skip
-    """The measures (rows) at the start, at each phase's end and at the end (columns), then
-    the phases themselves."""
+                   title: str = "progress over training", llc: list[dict] | None = None,
+                   llc_config: dict | None = None) -> Panel:  # fmt: skip
+    """The measures (rows) at the start, at each phase's end and at the end (columns), with
+    λ̂ where it was estimated, then the phases themselves."""
     body: list = []
-    chosen = checkpoints(progress, phases)
+    llc = llc or []
+    rows = {p.get("step", 0): dict(p) for p in progress}
+    for point in llc:  # λ̂'s checkpoints include the table's; a run without progress has λ̂ alone
+        rows.setdefault(point.get("step", 0), {"step": point.get("step", 0)})["llc"] = point
+    chosen = checkpoints(sorted(rows.values(), key=lambda r: r["step"]), phases)
     if chosen:
         t = numbers_table(*(label for _, label in chosen), text="", no_wrap=True)
+        shown = ["loss", "key share", "‖θ‖", "bits"] if progress else []
         for label, key, spec in MEASURES:
             if key == "rung" and not any(p.get(key) for p, _ in chosen):
                 continue  # a report from before the description-length curve
+            if key != "step" and not progress:
+                continue  # only λ̂ was measured (no circuit to hold the measures to)
             t.add_row(label, *(fmt(p.get(key), spec) for p, _ in chosen))
-        body += [t, legend("loss", "key share", "‖θ‖", "bits"), Text("")]
+        if llc:
+            t.add_row("λ̂", *(llc_cell(p.get("llc")) for p, _ in chosen))
+            shown.append("λ̂")
+        body += [t, legend(*shown), Text("")]
+        if llc:
+            body.append(Text(llc_settings_line(llc_config or {}, llc), style="dim"))
+            for p, _ in chosen:
+                for warning in (p.get("llc") or {}).get("warnings") or []:
+                    body.append(Text(f"λ̂ at step {p['step']}: {warning}", style="yellow"))
+            body.append(Text(""))
     else:
         body += [Text("no checkpoints: progress measures skipped", style="dim"), Text("")]
     ends = Table(box=None, header_style="bold", pad_edge=False)
@@ -370,4 +394,5 @@ def render_compare(document: dict, console: Console) -> None:
     console.print(match_table(candidates(document), document.get("match") or {}, width,
                               noise=document.get("noise"), circuit=document.get("circuit")))  # fmt: skip
     console.print(progress_panel(document.get("progress") or [], document.get("phases") or {},
-                                 width, "progress over training (losses in nats)"))  # fmt: skip
+                                 width, "progress over training (losses in nats)",
+                                 document.get("llc"), document.get("llc_config")))  # fmt: skip

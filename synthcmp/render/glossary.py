@@ -32,6 +32,7 @@ THRESHOLDS = {  # the engines' constants, read from their one definition (no tor
     "di_clock": events.DI_CLOCK,
     "gs_pizza": events.GS_PIZZA,
     "k_neighbours": events.K_NEIGHBOURS,
+    "llc_stable": events.LLC_STABLE,
 }
 _FILL = {
     **THRESHOLDS,
@@ -497,6 +498,30 @@ _TERMS = [
         """‖θ‖₂ = sqrt(Σ θ_i²) over every trainable parameter. Weight decay pulls it down;
         it typically peaks after memorization and falls during cleanup.""",
         ("theta", "weight norm", "norm", "||theta||", "|θ|", "θ", "weight_norm"),
+    ),
+    Term(
+        "λ̂",
+        "phases",
+        "local learning coefficient: the network's complexity from its weights (SGLD); "
+        "(…) not trusted",
+        """Singular learning theory's second measure of complexity, beside the bits: the local
+        learning coefficient λ at a checkpoint w* says how fast the volume of weights almost
+        as good as w* shrinks, vol{{w : L(w) − L(w*) < ε}} ~ ε^λ — half the parameter count
+        d/2 for a regular model, less for a network, whose weights have many directions that
+        change nothing. It is estimated (Lau et al. 2023) by sampling the tempered posterior
+        localized at w*, p(w) ∝ exp(−nβ L(w) − γ/2 ‖w − w*‖²), with SGLD, and
+        λ̂ = nβ (E[L(w)] − L(w*)), with L the mean training loss over the n training pairs
+        (every pair in every step) and nβ = n / log n. A network that memorized needs many
+        directions to hold its pairs; one that found a short program fewer: λ̂ should fall
+        at the cleanup, and stay high on random labels. Its value depends on the sampler's
+        settings (γ above all), so compare λ̂ between checkpoints and runs measured with the
+        same ones, not with another tool's numbers. A value in parentheses is not trusted,
+        and the reason is printed under the table: a chain diverged, λ̂ < 0 (w* is not a
+        local minimum), or λ̂ moved by more than {llc_stable:.0%} when the draws were doubled
+        (half of them against all). `--llc` turns it on; docs/llc.md records how the
+        defaults were chosen.""",
+        ("llc", "lambda hat", "local learning coefficient", "learning coefficient", "lambda",
+         "rlct"),
     ),
     # -- synthcmp align --------------------------------------------------------------------
     Term(

@@ -47,6 +47,7 @@ FIGURE_TITLES = {
     "logit_fit": "The logit model's fit",
     "progress": "Progress measures",
     "description_length": "Description length over training",
+    "llc_traces": "The SGLD chains behind λ̂",
     "predictions": "The network against the matched program",
 }
 
@@ -139,6 +140,20 @@ def caption(name: str, report: dict) -> str:
             "A network that groks falls from the table's line to near the program's: the "
             "memorizing program replaced by a short one. One that only memorizes stays on "
             "the table's line."
+            + (" Purple diamonds, on the right axis: the local learning coefficient λ̂ at "
+               "some of the checkpoints — the network's complexity read from its weights "
+               "alone (hollow: not trusted, the report says why). If the two measures agree, "
+               "λ̂ falls where the bits do and stays high on random labels."
+               if comp.get("llc") else "")
+        )
+    if name == "llc_traces":
+        return (
+            "Each SGLD chain behind λ̂, at each checkpoint where it was estimated (colour: the "
+            "checkpoint's step): nβ (L(w) − L(w*)) over the sampler's steps, starting at 0 at "
+            "the checkpoint's weights w*. λ̂ is a trace's mean after the shaded burn-in, "
+            "averaged over the chains. Traces that level off sampled the localized posterior; "
+            "one still climbing at the end, or falling below 0, did not — the report then "
+            "marks that λ̂ as not trusted."
         )
     if name == "predictions":
         program = get(comp.get("match"), "program") or "the matched program"

@@ -176,7 +176,8 @@ def render_report(
         if "ladder" in report:
             console.print(ladder_panel(report["ladder"] or [], width))
         console.print(progress_panel(comp.get("progress") or [], comp.get("phases") or {},
-                                     width, TITLES["phases"]))  # fmt: skip
+                                     width, TITLES["phases"], comp.get("llc"),
+                                     comp.get("llc_config")))  # fmt: skip
     seconds = get(report, "seconds") or {}
     files = ["report.json", *(report.get("plots") or {}).values()]
     for line in (

@@ -18,6 +18,8 @@ The figures, in the order the report shows them:
 * description length — the bits of the training labels under each checkpoint's own circuit
   or the table, whichever is shorter, on log-log axes, with the shortest program's and the
   table's bits as horizontal lines: it should fall from one line to the other at grokking;
+* with ``--llc``, λ̂ on a second axis of the description-length figure, and each SGLD
+  chain's trace (:func:`plot_llc_traces`), to see that the chains settled;
 * predictions vs program — the network's argmax over the whole (x, y) grid beside the matched
   program's table, and the cells where they differ.
 """
@@ -242,21 +244,29 @@ def plot_progress(
     return _finish(fig, (losses, share), phases, title, path)
 
 
+LLC_COLOR = "#7b3fa0"
+
+
 def plot_description_length(
     curve: list[dict], program_bits: float | None, table_bits: float | None,
-    phases: dict[str, int | None], path: Path, title: str,
+    phases: dict[str, int | None], path: Path, title: str, llc: list[dict] | None = None,
 ) -> Path:  # fmt: skip
     """The network's description length per checkpoint (log bits over log steps), marked by
-    which code was shorter there, with the program's and the table's bits as lines."""
-    steps = np.array([p["step"] for p in curve], dtype=float) + 1
-    bits = np.array([p["bits"] for p in curve], dtype=float)
-    by_circuit = np.array([p["rung"] == "circuit" for p in curve])
+    which code was shorter there, with the program's and the table's bits as lines; with
+    ``llc``, λ̂ per checkpoint on a second axis (hollow where not trusted)."""
     fig, ax = _figure(1, 10, 4.2)
-    ax.plot(steps, bits, color="#444444", lw=1.2, zorder=1)
-    ax.scatter(steps[~by_circuit], bits[~by_circuit], s=14, color=TEST, zorder=2,
-               label="coded as the table")  # fmt: skip
-    ax.scatter(steps[by_circuit], bits[by_circuit], s=14, color="#2ca02c", zorder=2,
-               label="coded by the checkpoint's circuit + exceptions")  # fmt: skip
+    if curve:
+        steps = np.array([p["step"] for p in curve], dtype=float) + 1
+        bits = np.array([p["bits"] for p in curve], dtype=float)
+        by_circuit = np.array([p["rung"] == "circuit" for p in curve])
+        ax.plot(steps, bits, color="#444444", lw=1.2, zorder=1)
+        ax.scatter(steps[~by_circuit], bits[~by_circuit], s=14, color=TEST, zorder=2,
+                   label="bits: coded as the table")  # fmt: skip
+        ax.scatter(steps[by_circuit], bits[by_circuit], s=14, color="#2ca02c", zorder=2,
+                   label="bits: coded by the checkpoint's circuit + exceptions")  # fmt: skip
+    else:
+        ax.text(0.5, 0.6, "no circuit in the final network: the checkpoints' bits were not "
+                "measured", transform=ax.transAxes, ha="center", fontsize=9, color="#666666")  # fmt: skip
     for value, label, style in ((table_bits, "memorized table", ":"),
                                 (program_bits, "shortest program", "--")):  # fmt: skip
         if value is not None:
@@ -264,6 +274,60 @@ def plot_description_length(
     _phase_lines(ax, phases)
     ax.set(xscale="log", yscale="log", xlabel="step", ylabel="bits of the training labels")
     ax.grid(alpha=0.3, which="both")
+    axes = [ax]
+    if llc:
+        axes.append(_llc_axis(ax, llc))
+    _legend_below(fig, axes)
+    _suptitle(fig, title)
+    return _save(fig, path)
+
+
+def _llc_axis(ax, llc: list[dict]):
+    """λ̂ on a twin y-axis of ``ax``: a line through the trusted estimates, each estimate a
+    diamond (hollow: not trusted); estimates that are no number or ≤ 0 cannot sit on a log
+    axis and are counted in the label instead."""
+    twin = ax.twinx()
+    step = np.array([p["step"] for p in llc], dtype=float) + 1
+    value = np.array([np.nan if p.get("llc") is None else p["llc"] for p in llc], dtype=float)
+    trusted = np.array([bool(p.get("trusted", not p.get("warnings"))) for p in llc])
+    shown = np.isfinite(value) & (value > 0)
+    ok, doubtful = shown & trusted, shown & ~trusted
+    twin.plot(step[ok], value[ok], color=LLC_COLOR, lw=1.2, zorder=3)
+    label = "λ̂ (local learning coefficient, right axis)"
+    if (~shown).any():
+        label += f"; {int((~shown).sum())} not drawn (diverged or < 0)"
+    twin.scatter(step[ok], value[ok], marker="D", s=22, color=LLC_COLOR, zorder=4, label=label)
+    if doubtful.any():
+        twin.scatter(step[doubtful], value[doubtful], marker="D", s=22, facecolors="none",
+                     edgecolors=LLC_COLOR, zorder=4, label="λ̂ not trusted (a warning)")  # fmt: skip
+    if shown.any():
+        twin.set_yscale("log")
+    twin.set_ylabel("λ̂", color=LLC_COLOR)
+    twin.tick_params(axis="y", colors=LLC_COLOR)
+    return twin
+
+
+def plot_llc_traces(llc: list[dict], burnin: int, path: Path, title: str) -> Path:
+    """Each chain's trace at each estimated checkpoint: nβ (L(w_t) − L(w*)) over the SGLD
+    steps t, coloured by the checkpoint's step, the burn-in shaded. λ̂ is the mean of a trace
+    after the burn-in; a trace still climbing at the end has not settled."""
+    fig, ax = _figure(1, 10, 4.6)
+    cmap = plt.get_cmap("viridis")
+    steps = [p["step"] for p in llc]
+    norm = matplotlib.colors.LogNorm(vmin=min(steps) + 1, vmax=max(steps) + 2)
+    for p in llc:
+        color = cmap(norm(p["step"] + 1))
+        for trace in p.get("traces") or []:
+            t = np.array([np.nan if v is None else v for v in trace], dtype=float)
+            ax.plot(np.arange(1, len(t) + 1), p["nbeta"] * (t - p["loss_start"]), color=color,
+                    lw=0.8, alpha=0.8)  # fmt: skip
+    ax.axvspan(0, burnin + 0.5, color="#dddddd", alpha=0.6, label=f"burn-in ({burnin} steps)")
+    ax.axhline(0, color="#888888", lw=0.8)
+    ax.set(xlabel="SGLD step", ylabel="nβ (L(w) − L(w*))")
+    ax.set_yscale("symlog", linthresh=1.0)
+    ax.grid(alpha=0.3)
+    fig.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax,
+                 label="checkpoint (training step + 1)")  # fmt: skip
     _legend_below(fig, (ax,))
     _suptitle(fig, title)
     return _save(fig, path)
