@@ -11,9 +11,9 @@ there is nothing shorter to find. Both curves are measured on the same checkpoin
 can fail to do what the story says.
 
 An estimate costs a few hundred forward and backward passes over the training set, so it is
-made on a subset of the checkpoints (:func:`llc_steps`): the ones the phases table shows
-(the start, the end of each phase, the last) and as many more as ``count`` allows, spread
-evenly in log(step) — where training changes most.
+made on a subset of the checkpoints (:func:`llc_steps`): the last, the ones the phases table
+shows (the start, the end of each phase) and as many more as ``count`` allows, spread evenly
+in log(step) — where training changes most.
 """
 
 from __future__ import annotations
@@ -35,15 +35,14 @@ class LLCPoint(LLCEstimate):
 
 
 def llc_steps(steps: list[int], marks: list[int], count: int) -> list[int]:
-    """``count`` of the checkpoint ``steps`` (all of them if there are fewer): every one of
-    ``marks`` that is a checkpoint, then the farthest from those already chosen in
-    log(step + 1), one at a time — an even spread over the log-scaled axis the plots use."""
+    """``count`` of the checkpoint ``steps`` (all of them if there are fewer): the last one
+    (λ̂ at the end is what a sweep records), every one of ``marks`` that is a checkpoint,
+    then the farthest from those already chosen in log(step + 1), one at a time — an even
+    spread over the log-scaled axis the plots use."""
     steps = sorted(set(steps))
     if len(steps) <= count:
         return steps
-    chosen = [s for s in dict.fromkeys(marks) if s in steps][:count]
-    if not chosen:
-        chosen = [steps[-1]]
+    chosen = [s for s in dict.fromkeys([steps[-1], *marks]) if s in steps][:count]
 
     def gap(s: int) -> float:
         return min(abs(math.log1p(s) - math.log1p(c)) for c in chosen)

@@ -162,7 +162,8 @@ def test_llc_steps_keep_the_marks_and_spread_the_rest_over_log_steps():
     gaps = [math.log1p(b) - math.log1p(a) for a, b in itertools.pairwise(chosen)]
     assert max(gaps) <= 2 * math.log1p(1000) / 5
     assert llc_steps(steps[:4], marks=[3], count=6) == steps[:4]  # fewer than asked: all
-    assert llc_steps(steps, marks=[7, 0], count=1) == [0]  # marks not checkpoints are skipped
+    assert llc_steps(steps, marks=[7, 0], count=2) == [0, 1000]  # not a checkpoint: skipped
+    assert llc_steps(steps, marks=[0, 50], count=1) == [1000]  # the last one comes first
 
 
 def test_the_cli_names_the_calibrated_defaults():

@@ -41,6 +41,7 @@ frac = [0.8]
 seed = [0]
 steps = 40
 """
+TINY_LLC = TINY + "llc = true\n"  # the real sweep below estimates λ̂ too
 
 
 # ---------------------------------------------------------------------------------------
@@ -98,6 +99,8 @@ def test_a_cell_key_round_trips_through_json():
         ('tasks = ["modadd"]\nlr = 0', "lr"),
         ('tasks = ["modadd"]\nweight_decay = -1', "weight_decay"),
         ('tasks = ["modadd"]\ntop = 0', "top"),
+        ('tasks = ["modadd"]\nllc = 1', "true or false"),
+        ('tasks = ["modadd"]\nstages = ["synth", "train"]\nllc = true', "add it to stages"),
         ('tasks = ["modadd"]\np = {a = 1}', "expected integers"),
         ("tasks = " + "[" * 100_000 + "]" * 100_000, "nested too deeply"),
     ],
@@ -273,7 +276,7 @@ def test_phase_points_say_what_most_seeds_did():
 def swept(tmp_path_factory):
     root = tmp_path_factory.mktemp("sweep")
     spec = root / "tiny.toml"
-    spec.write_text(TINY)
+    spec.write_text(TINY_LLC)
     out = root / "out"
     result = invoke("sweep", "run", spec, "--out", out, "--workers", "2", "--json")
     assert result.exit_code == 0, result.output
@@ -299,6 +302,21 @@ def test_each_cell_is_a_run_whose_report_is_its_row(swept):
         assert cell["bits_shortest_program"] == rungs["shortest program"]
     programs = {r["task"]: r["program"] for r in report["power"][0]["rows"]}
     assert programs == {"modadd": "x + y", "modsub": "x - y"}
+
+
+def test_llc_is_the_final_checkpoints_and_only_a_trusted_one_is_a_number(swept):
+    _, out, _ = swept
+    report = json.loads(invoke("sweep", "report", out, "--json", "--no-plots").stdout)
+    for cell in report["cells"]:
+        run = json.loads((out / cell["report"]).read_text())
+        (final,) = run["compare"]["llc"]  # one estimate: the final checkpoint's
+        assert final["step"] == run["train"]["steps"] or final["step"] == max(
+            p["step"] for p in run["compare"]["progress"])  # fmt: skip
+        assert cell["llc_trusted"] is final["trusted"]
+        assert cell["llc"] == (final["llc"] if final["trusted"] else None)
+        assert cell["cell"].endswith(" llc")
+    (series,) = [s for s in report["llc"] if s["task"] == "modadd"]
+    assert series["fracs"] == [0.8] and len(series["llc"][0]) + series["untrusted"][0] == 1
 
 
 def test_the_database_has_typed_columns(swept):
@@ -332,7 +350,8 @@ def test_the_report_has_figures_legends_html_and_an_export(swept, tmp_path):
     for title in ("Power et al.", "phase diagrams", "each cell"):
         assert title in result.stdout
     assert "the smallest training fraction at which" in result.stdout  # a legend
-    for name in ("power.png", "phases.png"):
+    assert "λ̂ — local learning coefficient at the final checkpoint" in result.stdout
+    for name in ("power.png", "phases.png", "llc.png"):
         assert (out / "figures" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert 'content="synthcmp"' in html.read_text() and "data:image/png;base64" in html.read_text()
     lines = csv.read_text().splitlines()
@@ -548,6 +567,34 @@ def test_an_executor_that_cannot_start_leaves_no_folder_and_keeps_an_old_one(tmp
         k: v for k, v in before.items() if k != DB_FILE}  # the sweeps log row may grow
     with Database(old / DB_FILE, readonly=True) as db:
         assert list(db.statuses().values()) == ["ok"]
+
+
+def test_an_older_database_gains_the_llc_columns_and_keeps_its_rows(tmp_path):
+    """A results.db of schema 1 (before λ̂) is read as it is, and brought up to date — its
+    rows kept — when a sweep writes to it."""
+    from synthcmp.sweep import db
+
+    path = tmp_path / DB_FILE
+    old = {k: v for k, v in db.COLUMNS.items() if k not in ("llc", "llc_trusted")}
+    conn = sqlite3.connect(path)
+    conn.executescript(f"CREATE TABLE runs ({', '.join(f'{k} {v}' for k, v in old.items())}) "
+                       "STRICT; CREATE TABLE sweeps (started TEXT NOT NULL, name TEXT NOT NULL, "
+                       "spec TEXT NOT NULL, cells INTEGER NOT NULL) STRICT;")  # fmt: skip
+    conn.execute(f"PRAGMA application_id = {db.APPLICATION_ID}")
+    conn.execute("PRAGMA user_version = 1")
+    conn.execute("INSERT INTO runs (cell, task, frac, seed, model, weight_decay, lr, steps, "
+                 "stages, status, attempts) VALUES ('c', 'modadd', 0.5, 0, 'mlp', 1.0, 0.01, "
+                 "10, 'train', 'ok', 1)")  # fmt: skip
+    conn.commit()
+    conn.close()
+    with db.Database(path, readonly=True) as read:
+        (only,) = read.rows()
+        assert only["cell"] == "c" and only["llc"] is None
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 1
+    with db.Database(path) as write:
+        write.put({**only, "cell": "d", "llc": 3.5, "llc_trusted": True})
+        assert [r["llc"] for r in write.rows()] == [None, 3.5]
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == db.SCHEMA_VERSION
 
 
 def test_top_is_part_of_a_cell_only_when_it_is_not_the_default():

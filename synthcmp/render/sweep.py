@@ -287,11 +287,17 @@ def cells_table(cells: list[dict]) -> Group:
     for name in ("mem", "grok", "test"):
         t.add_column(name, justify="right", no_wrap=True)
     t.add_column("network matches", overflow="fold", ratio=1)
+    with_llc = any(c.get("llc_trusted") is not None for c in cells)
+    if with_llc:
+        t.add_column("λ̂", justify="right", no_wrap=True)
     t.add_column("s", justify="right", no_wrap=True)
     for c in _sorted(cells):
+        llc = [] if not with_llc else [
+            DASH if c.get("llc_trusted") is None else fmt(c.get("llc"), ",.1f")
+            if c.get("llc_trusted") else "untrusted"]  # fmt: skip
         if c["status"] != "ok":
             t.add_row(*_lead_cells(c, vary), "", "", "", Text("error (see below)", style="red"),
-                      "")  # fmt: skip
+                      *([""] if with_llc else []), "")  # fmt: skip
             continue
         grade = c.get("match_grade")
         if grade is None:
@@ -304,12 +310,15 @@ def cells_table(cells: list[dict]) -> Group:
                 match += f" ({c['behaviour']:.0%})"
         t.add_row(*_lead_cells(c, vary), fmt(c.get("memorization_step"), ","),
                   fmt(c.get("grok_step"), ","), fmt(c.get("test_acc"), ".1%"), match,
-                  fmt(c.get("seconds"), ".1f"))  # fmt: skip
+                  *llc, fmt(c.get("seconds"), ".1f"))  # fmt: skip
     legend = _legend(
         "mem / grok — memorization / grok step (– never, within the budget); test — final test "
         "accuracy; network matches — the program the network implements (partly: on most "
-        "held-out pairs, with its agreement on all inputs), or memorization; s — the cell's "
-        "wall seconds"
+        "held-out pairs, with its agreement on all inputs), or memorization; "
+        + ("λ̂ — local learning coefficient at the final checkpoint (untrusted: a chain "
+           "diverged, λ̂ < 0 or it moved with the draws; synthcmp explain llc); " if with_llc
+           else "")
+        + "s — the cell's wall seconds"
     )
     return Group(t, legend)
 
@@ -401,6 +410,12 @@ CAPTIONS = {
         "the network generalizes (blue: test accuracy ≥ 99% within the step budget, in most "
         "seeds) and at which the synthesizer's best program is exact on the held-out pairs "
         "(green). A hatched bar: not at any fraction swept."
+    ),
+    "llc": (
+        "The local learning coefficient λ̂ at each cell's final checkpoint over the training "
+        "fraction: a line per operation through the median of its seeds (each seed a dot; a "
+        "ring where most seeds grokked). Where the network finds the program, λ̂ should be "
+        "low; where it only memorizes, high."
     ),
     "phases": (
         "Phase diagrams, one per operation: training fraction across, weight decay up. A "

@@ -53,10 +53,13 @@ def run_cell(job: dict) -> dict:
     run_dir = run_dir_of(sweep_dir, cell)
     run_dir.parent.mkdir(parents=True, exist_ok=True)
     task = build_task(TaskSpec(name=cell.task, p=cell.p or DEFAULT_P, seed=cell.seed))
+    from neural.llc import LLCConfig
+
     options = RunOptions(
         model=cell.model, frac=cell.frac, steps=cell.steps, seed=cell.seed,
         top=job.get("top", 5), plots=job.get("plots", False), device=job.get("device", "cpu"),
         optimizer={"lr": cell.lr, "weight_decay": cell.weight_decay},
+        llc=LLCConfig() if cell.llc else None, llc_checkpoints=1,  # λ̂ at the final checkpoint
     )  # fmt: skip
     if set(cell.stages) == {"synth", "train", "compare"}:
         from synthcmp.pipeline import run_pipeline
@@ -142,6 +145,10 @@ def row_from_report(cell: Cell, report: dict, sweep_dir: Path, run_dir: Path) ->
             key_frequencies=json.dumps(circuit.get("key_frequencies")) if circuit else None,
             faithfulness=circuit.get("faithfulness"),
         )  # fmt: skip
+        final = (compare.get("llc") or [None])[-1]
+        if final is not None:  # a number only where it is trusted; whether it was, always
+            row.update(llc=final.get("llc") if final.get("trusted") else None,
+                       llc_trusted=bool(final.get("trusted")))  # fmt: skip
     for rung in report.get("ladder") or []:
         column = "bits_" + str(rung.get("rung")).replace(" ", "_")
         if column in COLUMNS:

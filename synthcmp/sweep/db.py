@@ -22,6 +22,8 @@ named as the rest of synthcmp names them:
   the circuit — ``key_frequencies`` (JSON), ``faithfulness``;
 * the ladder — ``bits_shortest_program``, ``bits_extracted_circuit``,
   ``bits_memorized_table``, ``bits_raw_parameters`` (NULL where a rung has no bits);
+* with a spec's ``llc = true``: ``llc``, the local learning coefficient λ̂ at the final
+  checkpoint (NULL where it is not trusted), and ``llc_trusted``;
 * ``seconds_synth``, ``seconds_train``, ``seconds_compare``, ``seconds`` (the cell's wall
   time in its worker), ``report`` (report.json's path, relative to the sweep folder),
   ``host``, ``finished`` (UTC, ISO 8601).
@@ -45,7 +47,10 @@ from taskcore.errors import TaskError
 from taskcore.files import atomic_write, atomic_write_text, regular_file
 
 DB_FILE = "results.db"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# what turns a database of each older schema into the next one: columns added, nothing removed
+MIGRATIONS = {1: ("ALTER TABLE runs ADD COLUMN llc REAL",
+                  "ALTER TABLE runs ADD COLUMN llc_trusted INTEGER")}  # fmt: skip
 APPLICATION_ID = 0x53594E43  # "SYNC": marks the file as a synthcmp sweep database
 
 COLUMNS: dict[str, str] = {
@@ -89,6 +94,8 @@ COLUMNS: dict[str, str] = {
     "bits_extracted_circuit": "REAL",
     "bits_memorized_table": "REAL",
     "bits_raw_parameters": "REAL",
+    "llc": "REAL",
+    "llc_trusted": "INTEGER",
     "seconds_synth": "REAL",
     "seconds_train": "REAL",
     "seconds_compare": "REAL",
@@ -97,7 +104,7 @@ COLUMNS: dict[str, str] = {
     "host": "TEXT",
     "finished": "TEXT",
 }
-BOOLEAN = ("memorized", "grokked", "synth_exact_test")
+BOOLEAN = ("memorized", "grokked", "synth_exact_test", "llc_trusted")
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS runs (
   {", ".join(f"{name} {kind}" for name, kind in COLUMNS.items())}
@@ -154,16 +161,25 @@ class Database:
                 self.conn.executescript(SCHEMA)
                 self.conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                 self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            self.columns = list(COLUMNS)
             return
         if app != APPLICATION_ID or "runs" not in tables:
             raise TaskError(f"{self.path} is not a synthcmp sweep database; refusing to use it")
-        if version != SCHEMA_VERSION:
+        if version > SCHEMA_VERSION or version not in (SCHEMA_VERSION, *MIGRATIONS):
             raise TaskError(
                 f"{self.path} was written by another version of synthcmp (schema {version}; "
                 f"this one reads {SCHEMA_VERSION})"
             )
+        if version < SCHEMA_VERSION and not self.readonly:  # brought up to date, in one go
+            with self.conn:
+                for v in range(version, SCHEMA_VERSION):
+                    for statement in MIGRATIONS[v]:
+                        self.conn.execute(statement)
+                self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         found = [r[1] for r in self.conn.execute("PRAGMA table_info(runs)")]
-        missing = [c for c in COLUMNS if c not in found]
+        self.columns = [c for c in COLUMNS if c in found]  # an older file read as it is
+        added_since = {c for v in range(version, SCHEMA_VERSION) for c in _added(v)}
+        missing = [c for c in COLUMNS if c not in found and c not in added_since]
         if missing:
             raise TaskError(f"{self.path} lacks columns {', '.join(missing)}: not ours, or damaged")
         if self.conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
@@ -213,8 +229,8 @@ class Database:
     def rows(self) -> list[dict]:
         """Every row, as plain dicts with booleans as bools, in the order they finished."""
         try:
-            cursor = self.conn.execute(f"SELECT {', '.join(COLUMNS)} FROM runs ORDER BY rowid")
-            return [_plain(dict(r)) for r in cursor]
+            cursor = self.conn.execute(f"SELECT {', '.join(self.columns)} FROM runs ORDER BY rowid")
+            return [_plain({**dict.fromkeys(COLUMNS), **dict(r)}) for r in cursor]
         except sqlite3.Error as err:
             raise _damaged(self.path, err) from None
 
@@ -223,6 +239,11 @@ class Database:
             return [dict(r) for r in self.conn.execute("SELECT * FROM sweeps ORDER BY rowid")]
         except sqlite3.Error as err:
             raise _damaged(self.path, err) from None
+
+
+def _added(version: int) -> list[str]:
+    """The columns that migrating from ``version`` adds."""
+    return [statement.split()[5] for statement in MIGRATIONS.get(version, ())]
 
 
 def _cell_value(v):

@@ -23,6 +23,11 @@ sweep over weight decay gives one figure per value; the modulus is part of the r
 fraction × weight decay; each point says what most seeds did: grokked (the median grok
 step of those that did), memorized (train accuracy 100% but no grokking within the
 budget), or did not fit (not even the training pairs).
+
+**λ̂ against the training fraction** (a spec's ``llc = true``): per operation and setting,
+the local learning coefficient at each cell's final checkpoint, over the training fraction
+— the weights' measure of complexity beside the fraction at which the network generalizes.
+Only trusted estimates count; how many were not is kept beside them.
 """
 
 from __future__ import annotations
@@ -104,6 +109,24 @@ class PhaseDiagram(JsonMixin):
     points: list[PhasePoint]
 
 
+@dataclass(frozen=True)
+class LLCSeries(JsonMixin):
+    """λ̂ at the final checkpoint over the training fraction, for one operation and setting:
+    per fraction, the seeds' trusted estimates (their median is the curve) and how many
+    cells there had no trusted estimate."""
+
+    task: str
+    p: int | None
+    model: str
+    weight_decay: float
+    lr: float
+    steps: int
+    fracs: list[float]
+    llc: list[list[float]]  # per fraction, the trusted estimates
+    untrusted: list[int]  # per fraction, cells whose estimate was not trusted
+    grokked: list[int]  # per fraction, cells that grokked (to read λ̂ beside)
+
+
 @dataclass
 class SweepReport(JsonMixin):
     """``synthcmp sweep report --json``: one row per cell, then what the rows show."""
@@ -115,6 +138,7 @@ class SweepReport(JsonMixin):
     failed: int
     power: list[PowerFigure]
     phases: list[PhaseDiagram]
+    llc: list[LLCSeries] = field(default_factory=list)
     figures: dict[str, str] = field(default_factory=dict)
     last_sweep: dict | None = None  # the last `sweep run` on this folder: name, started, cells
     running: bool = False  # a sweep holds the folder now: the numbers are partial
@@ -134,7 +158,8 @@ def build_report(rows: list[dict], dir: str = "", database: str = "",
         last = {k: sweeps[-1][k] for k in ("name", "started", "cells")}
     return SweepReport(
         dir=dir, database=database, cells=rows, ok=len(ok), failed=len(rows) - len(ok),
-        power=power_figures(rows), phases=phase_diagrams(rows), last_sweep=last,
+        power=power_figures(rows), phases=phase_diagrams(rows), llc=llc_series(rows),
+        last_sweep=last,
         running=running,
     )  # fmt: skip
 
@@ -234,3 +259,24 @@ def _phase_point(frac: float, wd: float, cells: list[dict]) -> PhasePoint:
     else:  # no outcome in most seeds (one grokked, one did not fit, say)
         state, step = MIXED, None
     return PhasePoint(frac, wd, state, step, len(done), len(grokked), memorized)
+
+
+def llc_series(rows: list[dict]) -> list[LLCSeries]:
+    """One series per (operation, p, model, weight decay, lr, step budget) whose cells
+    estimated λ̂ (``llc_trusted`` is set, true or false)."""
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for r in rows:
+        if r["status"] == "ok" and r.get("llc_trusted") is not None:
+            groups[(r["task"], r["p"], r["model"], r["weight_decay"], r["lr"], r["steps"])].append(r)
+    series = []
+    for key, cells in sorted(groups.items(), key=lambda kv: (_task_order(kv[0][0]),
+                                                             kv[0][1] or 0, kv[0][2:])):  # fmt: skip
+        fracs = sorted({c["frac"] for c in cells})
+        at = [[c for c in cells if c["frac"] == f] for f in fracs]
+        series.append(LLCSeries(
+            *key, fracs=fracs,
+            llc=[[c["llc"] for c in here if c["llc_trusted"]] for here in at],
+            untrusted=[sum(not c["llc_trusted"] for c in here) for here in at],
+            grokked=[sum(bool(c["grokked"]) for c in here) for here in at],
+        ))  # fmt: skip
+    return series

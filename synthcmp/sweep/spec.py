@@ -15,6 +15,8 @@ A spec names a list for each axis of the grid (a single value stands for a list 
     stages = ["synth", "train", "compare"]   # what each cell runs [default: all three]
     top = 5                            # programs kept and matched per cell
     plots = false                      # draw each run's PNGs (slow; the report draws its own)
+    llc = false                        # also estimate λ̂ at each cell's final checkpoint
+                                       #   (about 4 s a cell at p = 97; needs compare)
 
 The grid is the product of the axes: every (task, p, frac, seed, model, weight_decay, lr,
 steps) is one :class:`Cell`, a full run. Defaults are resolved when the spec is read, so a
@@ -52,7 +54,7 @@ from taskcore.table import DEFAULT_P, SEED_MAX, default_train_frac
 
 STAGES = ("synth", "train", "compare")
 AXES = ("tasks", "p", "frac", "seed", "model", "weight_decay", "lr", "steps")
-OPTIONS = ("name", "stages", "top", "plots")
+OPTIONS = ("name", "stages", "top", "plots", "llc")
 MAX_CELLS = 100_000
 MAX_SPEC_BYTES = 1 << 20
 
@@ -71,6 +73,7 @@ class Cell(JsonMixin):
     steps: int
     stages: tuple[str, ...] = STAGES
     top: int = TOP  # programs kept and matched: which one the network matches can depend on it
+    llc: bool = False  # also λ̂ at the final checkpoint: a cell without it has no such number
 
     @property
     def key(self) -> str:
@@ -79,7 +82,7 @@ class Cell(JsonMixin):
         return (
             f"{self.task}{p} frac={self.frac!r} seed={self.seed} model={self.model} "
             f"wd={self.weight_decay!r} lr={self.lr!r} steps={self.steps} "
-            f"stages={'+'.join(self.stages)}{self._top}"
+            f"stages={'+'.join(self.stages)}{self._top}{' llc' if self.llc else ''}"
         )
 
     @property
@@ -94,6 +97,7 @@ class Cell(JsonMixin):
         return (
             f"{self.task}{p}-f{self.frac!r}-s{self.seed}-{self.model}-wd{self.weight_decay!r}"
             f"-lr{self.lr!r}-st{self.steps}{stages}{self._top.replace(' top=', '-top')}"
+            f"{'-llc' if self.llc else ''}"
         )
 
     def label(self, vary: tuple[str, ...] = ()) -> str:
@@ -127,6 +131,7 @@ class SweepSpec(JsonMixin):
     stages: tuple[str, ...] = STAGES
     top: int = TOP
     plots: bool = False
+    llc: bool = False
 
     def cells(self) -> list[Cell]:
         """The product of the axes, seeds outermost (an interrupted sweep has whole seeds),
@@ -146,7 +151,7 @@ class SweepSpec(JsonMixin):
                 self.steps or (defaults.steps,), self.frac or (default_train_frac(built),),
             ):  # fmt: skip
             cell = Cell(task, built.p, float(frac), seed, model, float(wd), float(lr),
-                        int(steps), self.stages, self.top)  # fmt: skip
+                        int(steps), self.stages, self.top, self.llc)  # fmt: skip
             cells.setdefault(cell.key, cell)
 
     @property
@@ -264,10 +269,13 @@ def parse_spec(text: str, source: str = "spec", default_name: str = "sweep") -> 
         if isinstance(top, bool) or not isinstance(top, int) or not 1 <= top <= MAX_TOP:
             fail("top", f"expected an integer in 1..{MAX_TOP}, got {top!r}")
         spec["top"] = top
-    if "plots" in data:
-        if not isinstance(data["plots"], bool):
-            fail("plots", f"expected true or false, got {data['plots']!r}")
-        spec["plots"] = data["plots"]
+    for flag in ("plots", "llc"):
+        if flag in data:
+            if not isinstance(data[flag], bool):
+                fail(flag, f"expected true or false, got {data[flag]!r}")
+            spec[flag] = data[flag]
+    if spec.get("llc") and "compare" not in spec.get("stages", STAGES):
+        fail("llc", "λ̂ is estimated by compare: add it to stages")
 
     result = SweepSpec(**spec)
     modular = [t for t in result.tasks if BUILTIN[t].family != "group"]

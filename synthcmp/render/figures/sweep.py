@@ -9,7 +9,9 @@ database, no run folder — and writes one PNG:
   operation a learner never generalizes on within the sweep gets a hatched bar to the end;
 * :func:`plot_phases` — phase diagrams, one panel per operation: training fraction across,
   weight decay up, each point coloured by its median grok step (log scale) or marked
-  memorized / did not fit.
+  memorized / did not fit;
+* :func:`plot_llc` — λ̂ at the final checkpoint over the training fraction, one line per
+  operation (the median over seeds, each seed a dot; a ring where most seeds grokked).
 """
 
 from __future__ import annotations
@@ -146,6 +148,39 @@ def plot_phases(
     return _save(fig, path)
 
 
+def plot_llc(series: list[dict], path: Path, title: str) -> Path:
+    """λ̂ over the training fraction: per series a line through the seeds' medians, each
+    trusted estimate a dot, a ring around a median where most seeds grokked; log λ̂."""
+    fig, ax = plt.subplots(figsize=(9, 4.6), layout="constrained")
+    colours = plt.get_cmap("tab10")
+    untrusted = 0
+    for i, s in enumerate(series):
+        colour = colours(i % 10)
+        xs, medians, rings = [], [], []
+        for frac, values, grokked in zip(s["fracs"], s["llc"], s["grokked"], strict=True):
+            ax.scatter([frac] * len(values), values, s=10, color=colour, alpha=0.5)
+            if values:
+                xs.append(frac)
+                medians.append(sorted(values)[len(values) // 2] if len(values) % 2 else
+                               sum(sorted(values)[len(values) // 2 - 1:len(values) // 2 + 1]) / 2)  # fmt: skip
+                rings.append(2 * grokked > len(values))
+        untrusted += sum(s["untrusted"])
+        ax.plot(xs, medians, "-o", color=colour, ms=4, label=s["label"])
+        ax.scatter([x for x, r in zip(xs, rings, strict=True) if r],
+                   [m for m, r in zip(medians, rings, strict=True) if r], s=90,
+                   facecolors="none", edgecolors=colour, lw=1.2)  # fmt: skip
+    ax.scatter([], [], s=90, facecolors="none", edgecolors="#444444",
+               label="most seeds grokked there")  # fmt: skip
+    if any(v > 0 for s in series for vals in s["llc"] for v in vals):
+        ax.set_yscale("log")
+    ax.set(xlabel="training fraction", ylabel="λ̂ at the final checkpoint")
+    ax.grid(alpha=0.3, which="both")
+    note = f" ({untrusted} untrusted estimates not drawn)" if untrusted else ""
+    fig.legend(loc="outside lower center", ncol=3, fontsize=8, frameon=False)
+    _suptitle(fig, title + note)
+    return _save(fig, path)
+
+
 def draw_figures(report, folder: Path) -> dict[str, str]:
     """Draw the report's figures into ``folder``: ``power.png`` (``power-2.png``, … for
     further settings) and ``phases.png``; returns {figure: path}."""
@@ -190,5 +225,17 @@ def draw_figures(report, folder: Path) -> dict[str, str]:
         drawn["phases"] = str(plot_phases(
             panels, folder / "phases.png",
             f"Phase diagrams: median grok step over training fraction × weight decay{setting}",
+        ))  # fmt: skip
+    if report.llc:
+        vary = [k for k in ("p", "model", "weight_decay", "lr", "steps")
+                if len({getattr(s, k) for s in report.llc}) > 1]  # fmt: skip
+        short = {"p": "p=", "model": "", "weight_decay": "wd ", "lr": "lr ", "steps": "steps "}
+        series = [{**s.to_json(), "label": s.task + "".join(
+            f", {short[k]}{getattr(s, k):g}" if not isinstance(getattr(s, k), str)
+            else f", {getattr(s, k)}" for k in vary if getattr(s, k) is not None)}
+            for s in report.llc]  # fmt: skip
+        drawn["llc"] = str(plot_llc(
+            series, folder / "llc.png",
+            "λ̂ at the final checkpoint over the training fraction (median of the seeds)",
         ))  # fmt: skip
     return drawn
