@@ -31,7 +31,9 @@ whose draws after ``burnin`` steps are samples of p (for small step ε). Why eac
   learning coefficient of any model with d parameters — *diverged*; λ̂ < 0 means the chain found lower loss than w* — w* is
   not a local minimum at this temperature; and λ̂ over the first half of the draws against
   λ̂ over all of them says whether doubling the draws moves the estimate by more than
-  :data:`STABLE` (relative). Any of these is a warning, and then there is no number for a
+  :data:`STABLE` (relative; a change under :data:`RESOLVED` is too small to count — a
+  network whose λ̂ is 0.01 over half the draws and 0.02 over all is "about 0" either way).
+  Any of these is a warning, and then there is no number for a
   verdict to rest on (:attr:`LLCEstimate.trusted`).
 
 The defaults (:class:`LLCConfig`) were chosen by a calibration on the project's networks,
@@ -49,6 +51,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from taskcore.errors import TaskError
+from taskcore.events import LLC_RESOLVED as RESOLVED  # … and the smallest change that counts
 from taskcore.events import LLC_STABLE as STABLE  # half the draws against all: the tolerance
 from taskcore.serial import JsonMixin
 
@@ -181,7 +184,7 @@ def estimate_llc(
         if llc < 0:
             warnings.append(f"λ̂ = {llc:.3g} < 0: the chains found lower loss than w*, which is "
                             "not a local minimum at this temperature")  # fmt: skip
-        elif abs(llc - llc_half) > STABLE * max(abs(llc), 1e-9):
+        elif abs(llc - llc_half) > max(STABLE * abs(llc), RESOLVED):
             warnings.append(f"λ̂ moves from {llc_half:.3g} to {llc:.3g} when the draws are doubled "
                             f"(more than {STABLE:.0%}): more draws, or a longer burn-in")  # fmt: skip
     return LLCEstimate(llc, chains, llc_half, loss_start, nbeta, n, traces, warnings)

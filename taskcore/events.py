@@ -52,7 +52,8 @@ MARGIN = 0.2  # a score separates f from a near miss when it is this much higher
 DI_CLOCK = 0.5  # distance irrelevance above this: the logits ignore |a − b| (Clock)
 GS_PIZZA = 0.9  # gradient symmetricity above this (with low DI): Pizza
 K_NEIGHBOURS = 10  # mutual k-NN alignment's k
-LLC_STABLE = 0.2  # λ̂ over half the draws and over all may differ by this share, no more
+LLC_STABLE = 0.2  # λ̂ over half the draws and over all may differ by this share, no more …
+LLC_RESOLVED = 0.1  # … unless they differ by less than this: below it, λ̂ is "about 0" either way
 
 
 class Grade:

@@ -33,6 +33,7 @@ THRESHOLDS = {  # the engines' constants, read from their one definition (no tor
     "gs_pizza": events.GS_PIZZA,
     "k_neighbours": events.K_NEIGHBOURS,
     "llc_stable": events.LLC_STABLE,
+    "llc_resolved": events.LLC_RESOLVED,
 }
 _FILL = {
     **THRESHOLDS,
@@ -517,8 +518,8 @@ _TERMS = [
         settings (γ above all), so compare λ̂ between checkpoints and runs measured with the
         same ones, not with another tool's numbers. A value in parentheses is not trusted,
         and the reason is printed under the table: a chain diverged, λ̂ < 0 (w* is not a
-        local minimum), or λ̂ moved by more than {llc_stable:.0%} when the draws were doubled
-        (half of them against all). `--llc` turns it on; docs/llc.md records how the
+        local minimum), or λ̂ moved by more than {llc_stable:.0%} (and more than
+        {llc_resolved:g}) when the draws were doubled (half of them against all). `--llc` turns it on; docs/llc.md records how the
         defaults were chosen.""",
         ("llc", "lambda hat", "local learning coefficient", "learning coefficient", "lambda",
          "rlct"),

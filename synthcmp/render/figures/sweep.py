@@ -157,13 +157,14 @@ def plot_llc(series: list[dict], path: Path, title: str) -> Path:
     for i, s in enumerate(series):
         colour = colours(i % 10)
         xs, medians, rings = [], [], []
-        for frac, values, grokked in zip(s["fracs"], s["llc"], s["grokked"], strict=True):
+        for frac, values, grokked, doubtful in zip(s["fracs"], s["llc"], s["grokked"],
+                                                   s["untrusted"], strict=True):  # fmt: skip
             ax.scatter([frac] * len(values), values, s=10, color=colour, alpha=0.5)
             if values:
                 xs.append(frac)
                 medians.append(sorted(values)[len(values) // 2] if len(values) % 2 else
                                sum(sorted(values)[len(values) // 2 - 1:len(values) // 2 + 1]) / 2)  # fmt: skip
-                rings.append(2 * grokked > len(values))
+                rings.append(2 * grokked > len(values) + doubtful)  # most of the cells there
         untrusted += sum(s["untrusted"])
         ax.plot(xs, medians, "-o", color=colour, ms=4, label=s["label"])
         ax.scatter([x for x, r in zip(xs, rings, strict=True) if r],
@@ -173,9 +174,12 @@ def plot_llc(series: list[dict], path: Path, title: str) -> Path:
                label="most seeds grokked there")  # fmt: skip
     if any(v > 0 for s in series for vals in s["llc"] for v in vals):
         ax.set_yscale("log")
+    fracs = sorted({f for s in series for f in s["fracs"]})
+    ax.set_xticks(fracs, [f"{f:g}" for f in fracs])
     ax.set(xlabel="training fraction", ylabel="λ̂ at the final checkpoint")
     ax.grid(alpha=0.3, which="both")
-    note = f" ({untrusted} untrusted estimates not drawn)" if untrusted else ""
+    note = (f" ({untrusted} untrusted estimate{'s' if untrusted > 1 else ''} not drawn)"
+            if untrusted else "")  # fmt: skip
     fig.legend(loc="outside lower center", ncol=3, fontsize=8, frameon=False)
     _suptitle(fig, title + note)
     return _save(fig, path)
