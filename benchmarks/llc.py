@@ -165,12 +165,14 @@ def devinterp_llc(model, split, n: int, config: LLCConfig) -> tuple[float, float
 
 
 def devinterp(runs: Path, p: int) -> None:
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
-        import devinterp as dvi
-    except ImportError:
+        found = version("devinterp")
+    except PackageNotFoundError:
         sys.exit('devinterp is not installed: pip install -e ".[slt]"')
     config = LLCConfig()
-    print(f"devinterp {getattr(dvi, '__version__', '?')}; settings {config.to_json()}, full batch")
+    print(f"devinterp {found}; settings {config.to_json()}, full batch")
     print(f"{'run':<8} {'step':>6} {'ours':>9} {'chains':>17} {'devinterp':>10} "
           f"{'(with burn-in)':>15} {'s ours':>7} {'s dvi':>6}")  # fmt: skip
     for name in TASKS:

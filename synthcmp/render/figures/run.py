@@ -260,10 +260,11 @@ def plot_description_length(
         bits = np.array([p["bits"] for p in curve], dtype=float)
         by_circuit = np.array([p["rung"] == "circuit" for p in curve])
         ax.plot(steps, bits, color="#444444", lw=1.2, zorder=1)
-        ax.scatter(steps[~by_circuit], bits[~by_circuit], s=14, color=TEST, zorder=2,
-                   label="bits: coded as the table")  # fmt: skip
-        ax.scatter(steps[by_circuit], bits[by_circuit], s=14, color="#2ca02c", zorder=2,
-                   label="bits: coded by the checkpoint's circuit + exceptions")  # fmt: skip
+        for chosen, colour, label in ((~by_circuit, TEST, "bits: coded as the table"),
+                                      (by_circuit, "#2ca02c",
+                                       "bits: coded by the checkpoint's circuit + exceptions")):  # fmt: skip
+            if chosen.any():
+                ax.scatter(steps[chosen], bits[chosen], s=14, color=colour, zorder=2, label=label)
     else:
         ax.text(0.5, 0.6, "no circuit in the final network: the checkpoints' bits were not "
                 "measured", transform=ax.transAxes, ha="center", fontsize=9, color="#666666")  # fmt: skip
@@ -273,6 +274,10 @@ def plot_description_length(
             ax.axhline(value, color="#1f77b4", ls=style, lw=1, label=f"{label}: {value:,.0f} bits")
     _phase_lines(ax, phases)
     ax.set(xscale="log", yscale="log", xlabel="step", ylabel="bits of the training labels")
+    low, high = ax.get_ylim()
+    if high < 10 * low:  # the bits barely move (the table throughout): a decade around them
+        middle = (low * high) ** 0.5
+        ax.set_ylim(middle / 10**0.5, middle * 10**0.5)
     ax.grid(alpha=0.3, which="both")
     axes = [ax]
     if llc:
