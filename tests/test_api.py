@@ -20,7 +20,7 @@ from taskcore.errors import TaskError
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     out = tmp_path_factory.mktemp("api") / "run"
-    return synthcmp.run("modadd", p=13, frac=0.8, steps=400, out=out)
+    return synthcmp.run("modadd", p=13, frac=0.8, steps=400, out=out, llc=True)
 
 
 def test_run_returns_the_typed_report_that_is_its_report_json(report):
@@ -32,6 +32,15 @@ def test_run_returns_the_typed_report_that_is_its_report_json(report):
     stored = json.loads((Path(report.run_dir) / "report.json").read_text())
     assert stored == json.loads(json.dumps(report.to_json()))
     assert synthcmp.Report.from_json(stored).circuit.node == report.circuit.node
+
+
+def test_llc_true_estimates_it_with_the_calibrated_sampler(report):
+    from compare.llc import CHECKPOINTS
+    from neural.llc import LLCConfig
+
+    assert report.compare.llc_config == LLCConfig()
+    assert 0 < len(report.compare.llc) <= CHECKPOINTS
+    assert report.compare.llc[-1].step == max(p.step for p in report.compare.progress)
 
 
 @pytest.mark.parametrize("kwargs, words", [
