@@ -503,8 +503,7 @@ _TERMS = [
     Term(
         "λ̂",
         "phases",
-        "local learning coefficient: the network's complexity from its weights (SGLD); "
-        "(…) not trusted",
+        "local learning coefficient (SGLD); (…): not trusted",
         """Singular learning theory's second measure of complexity, beside the bits: the local
         learning coefficient λ at a checkpoint w* says how fast the volume of weights almost
         as good as w* shrinks, vol{{w : L(w) − L(w*) < ε}} ~ ε^λ — half the parameter count
