@@ -342,8 +342,9 @@ def compare_run(
     controls (``result.node_test``).
     ``run_dir`` is a run folder's path, or the folder already loaded
     (:class:`neural.store.LoadedRun`). ``llc`` (SGLD's settings) also estimates the local
-    learning coefficient at ``llc_checkpoints`` of the checkpoints (:mod:`compare.llc`). Raises :class:`neural.store.RunError` (a
-    :class:`~taskcore.errors.TaskError`) when it is not a usable run folder.
+    learning coefficient at ``llc_checkpoints`` of the checkpoints (:mod:`compare.llc`).
+    Raises :class:`neural.store.RunError` (a :class:`~taskcore.errors.TaskError`) when it is
+    not a usable run folder.
     """
     from compare.network import torch_threads
     from neural.store import LoadedRun, load_run
@@ -357,9 +358,12 @@ def compare_run(
     programs = list(synth_result.programs[:top_k])
     programs += [p for p in synth_result.programs[top_k:] if p.kind == "table"][:1]
 
-    def step_done(done: int, total: int) -> None:
-        if on_progress:
-            on_progress(CompareProgress("progress", done, total))
+    def stage_done(stage: str) -> Callable[[int, int], None]:
+        def done_of(done: int, total: int) -> None:
+            if on_progress:
+                on_progress(CompareProgress(stage, done, total))
+
+        return done_of
 
     # One torch thread: the batched passes are small, and on 2 busy cores a thread pool
     # made the progress measures several times slower (benchmarks/compare.py).
@@ -372,7 +376,7 @@ def compare_run(
         points: list[ProgressPoint] = []
         if progress and run.checkpoint_steps and found.circuit is not None:
             t0 = time.perf_counter()
-            points = progress_measures(run, found.circuit, found.fit, step_done)
+            points = progress_measures(run, found.circuit, found.fit, stage_done("progress"))
             seconds["progress"] = time.perf_counter() - t0
         phases = detect_phases(points, run.metrics, found.circuit)
     llc_points: list[LLCPoint] = []
@@ -380,9 +384,7 @@ def compare_run(
         t0 = time.perf_counter()
         marks = [s for s, _ in events.phase_columns(run.checkpoint_steps, phases.to_json())]
         steps = llc_steps(run.checkpoint_steps, marks, llc_checkpoints)
-        llc_points = llc_over_training(
-            run, steps, llc, lambda done, total: on_progress and on_progress(
-                CompareProgress("llc", done, total)))  # fmt: skip
+        llc_points = llc_over_training(run, steps, llc, stage_done("llc"))
         seconds["llc"] = time.perf_counter() - t0
     return CompareResult(
         run_dir=str(run.run_dir), task=task.name, n=task.n, analysis=found.analysis, why=found.why,
