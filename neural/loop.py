@@ -117,12 +117,19 @@ class Run:
     n_test: int = 0
 
     def to_json(self) -> dict:
+        from neural.flops import step_flops
+
+        at_grok = next((r.get("seconds") for r in self.metrics
+                        if self.grok_step is not None and r["step"] >= self.grok_step), None)  # fmt: skip
         return {
             "run_dir": str(self.run_dir) if self.run_dir is not None else None,
             "steps": self.steps,
             "seconds": round(self.seconds, 3),
             "memorization_step": self.memorization_step,
             "grok_step": self.grok_step,
+            "grok_seconds": at_grok,  # wall seconds of training until the grok
+            "flops_per_step": step_flops(self.model, self.n_train),  # neural.flops
+            "test_acc_rising": events.still_rising(self.metrics),
             "final": self.final,
             "status": self.status,
             "steps_per_second": round(self.steps / self.seconds, 2) if self.seconds > 0 else None,

@@ -81,6 +81,10 @@ class SearchStats(JsonMixin):
     bank_memory_mb: float  # the search's own arrays at the end
     sample_size: int
     search_seconds: float = 0.0
+    # what finding the best program cost: candidates built and seconds until it was found
+    # (None where the best is not an exact program the search found: the table, a near miss)
+    programs_to_best: int | None = None
+    seconds_to_best: float | None = None
 
 
 @dataclass(frozen=True)
@@ -164,6 +168,8 @@ def synthesize(
             ranked.append(score(program, split, algebra))
     ranked.append(table_candidate(split, task.n))
     ranked.sort(key=lambda r: (r.bits, r.kind == "table"))
+    found = dict(zip((p.to_text() for p in outcome.solutions), outcome.found_at, strict=True))
+    to_best = found.get(ranked[0].expr) if ranked and ranked[0].kind == "program" else None
     stats = SearchStats(
         seconds=time.perf_counter() - t0, programs=outcome.programs, distinct=outcome.kept,
         stopped=outcome.stopped, bits_reached=outcome.bits_reached,
@@ -171,6 +177,8 @@ def synthesize(
         solutions=len(outcome.solutions), peak_memory_mb=outcome.peak_memory_mb,
         bank_memory_mb=outcome.bank_memory_mb, sample_size=outcome.sample_size,
         search_seconds=outcome.seconds,
+        programs_to_best=to_best[0] if to_best else None,
+        seconds_to_best=to_best[1] if to_best else None,
     )  # fmt: skip
     return SynthResult(
         task=task.name, p=task.p, n=task.n, family=task.family, formula=task.formula,

@@ -69,6 +69,7 @@ class SearchOutcome:
 
     solutions: list[Expr]
     near_misses: list[Expr]
+    found_at: list[tuple[int, float]]  # per solution: (programs built, seconds) when it was found
     programs: int
     kept: int
     seconds: float
@@ -132,6 +133,7 @@ class Search:
 
         self.built = 0
         self.solutions: list[tuple[int, int, Expr]] = []  # (units, order, program)
+        self.found_at: dict[Expr, tuple[int, float]] = {}  # (programs built, seconds) then
         self.solution_set: set[Expr] = set()
         self.near: list[tuple[float, int, int]] = []  # heap of (−estimate, order, bank index)
         self.order = 0
@@ -185,7 +187,7 @@ class Search:
         near = [self.program(i) for _, _, i in sorted(self.near, reverse=True)]
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         return SearchOutcome(
-            sols, near, self.built, self.size, seconds, stopped,
+            sols, near, [self.found_at[p] for p in sols], self.built, self.size, seconds, stopped,
             level / UNITS_PER_BIT, peak, self.memory_mb(), self.S,
         )  # fmt: skip
 
@@ -398,6 +400,7 @@ class Search:
         if np.array_equal(out, self.split.out_train):
             self.solution_set.add(p)
             self.solutions.append((units, self.order, p))
+            self.found_at[p] = (self.built, time.perf_counter() - self.t0)
             self.order += 1
 
 

@@ -52,6 +52,7 @@ MARGIN = 0.2  # a score separates f from a near miss when it is this much higher
 DI_CLOCK = 0.5  # distance irrelevance above this: the logits ignore |a − b| (Clock)
 GS_PIZZA = 0.9  # gradient symmetricity above this (with low DI): Pizza
 K_NEIGHBOURS = 10  # mutual k-NN alignment's k
+RISING = 0.02  # test accuracy that gained this much over the last quarter is still rising
 LLC_STABLE = 0.2  # λ̂ over half the draws and over all may differ by this share, no more …
 LLC_RESOLVED = 0.1  # … unless they differ by less than this: below it, λ̂ is "about 0" either way
 
@@ -106,6 +107,24 @@ def grok_step(rows: Iterable[dict]) -> int | None:
 
 
 PHASES = ("memorization", "circuit_formation", "cleanup")  # in the order they end
+
+
+def still_rising(rows: list[dict]) -> bool:
+    """Is the test accuracy still climbing when the run stopped? The mean over the last
+    twentieth of the logged rows against the mean over a twentieth around three quarters of
+    the way, at least :data:`RISING` higher. A run that grokked is not rising (it arrived);
+    one whose test accuracy stays flat at the end of a long budget is unlikely to grok soon,
+    one still rising may only have run out of steps."""
+    if any(grokked(r) for r in rows):
+        return False
+    scored = [r["test_acc"] for r in rows if r.get("test_acc") is not None]
+    if len(scored) < 20:
+        return False
+    width = len(scored) // 20
+    at = 3 * len(scored) // 4
+    end = sum(scored[-width:]) / width
+    before = sum(scored[at - width // 2: at - width // 2 + width]) / width
+    return end - before >= RISING
 
 
 def phase_columns(steps: list[int], phases: dict) -> list[tuple[int, str]]:

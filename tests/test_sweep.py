@@ -304,6 +304,21 @@ def test_each_cell_is_a_run_whose_report_is_its_row(swept):
     assert programs == {"modadd": "x + y", "modsub": "x - y"}
 
 
+def test_every_finished_cell_records_what_each_learner_paid(swept):
+    _, out, _ = swept
+    report = json.loads(invoke("sweep", "report", out, "--json", "--no-plots").stdout)
+    for cell in report["cells"]:
+        assert cell["flops_per_step"] > 0 and cell["synth_bits_searched"] > 0
+        if cell["synth_kind"] == "program":
+            assert cell["synth_programs_to_best"] > 0 and cell["synth_seconds_to_best"] >= 0
+        if cell["grokked"]:
+            assert cell["flops_to_grok"] == cell["flops_per_step"] * cell["grok_step"]
+            assert 0 < cell["grok_seconds"] and cell["test_acc_rising"] is False
+        else:  # marked, not dropped: the budget it had, and whether it was still improving
+            assert cell["flops_to_grok"] is None and cell["grok_seconds"] is None
+            assert cell["steps_trained"] > 0 and cell["test_acc_rising"] in (True, False)
+
+
 def test_llc_is_the_final_checkpoints_and_only_a_trusted_one_is_a_number(swept):
     _, out, _ = swept
     report = json.loads(invoke("sweep", "report", out, "--json", "--no-plots").stdout)
@@ -569,13 +584,15 @@ def test_an_executor_that_cannot_start_leaves_no_folder_and_keeps_an_old_one(tmp
         assert list(db.statuses().values()) == ["ok"]
 
 
-def test_an_older_database_gains_the_llc_columns_and_keeps_its_rows(tmp_path):
-    """A results.db of schema 1 (before λ̂) is read as it is, and brought up to date — its
-    rows kept — when a sweep writes to it."""
+def test_an_older_database_gains_the_new_columns_and_keeps_its_rows(tmp_path):
+    """A results.db of schema 1 (before λ̂ and the costs) is read as it is, and brought up to
+    date — its rows kept — when a sweep writes to it."""
     from synthcmp.sweep import db
 
     path = tmp_path / DB_FILE
-    old = {k: v for k, v in db.COLUMNS.items() if k not in ("llc", "llc_trusted")}
+    added = {c for v in range(1, db.SCHEMA_VERSION) for c in db._added(v)}
+    assert {"llc", "llc_trusted", "flops_to_grok", "synth_programs_to_best"} <= added
+    old = {k: v for k, v in db.COLUMNS.items() if k not in added}
     conn = sqlite3.connect(path)
     conn.executescript(f"CREATE TABLE runs ({', '.join(f'{k} {v}' for k, v in old.items())}) "
                        "STRICT; CREATE TABLE sweeps (started TEXT NOT NULL, name TEXT NOT NULL, "

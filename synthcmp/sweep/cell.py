@@ -122,8 +122,11 @@ def row_from_report(cell: Cell, report: dict, sweep_dir: Path, run_dir: Path) ->
             memorization_step=train.get("memorization_step"),
             grokked=train.get("grok_step") is not None, grok_step=train.get("grok_step"),
             steps_trained=train.get("steps"), train_acc=final.get("train_acc"),
-            test_acc=final.get("test_acc"),
+            test_acc=final.get("test_acc"), test_acc_rising=train.get("test_acc_rising"),
+            grok_seconds=train.get("grok_seconds"), flops_per_step=train.get("flops_per_step"),
         )  # fmt: skip
+        if train.get("grok_step") is not None and train.get("flops_per_step") is not None:
+            row["flops_to_grok"] = float(train["flops_per_step"]) * train["grok_step"]
     synth = report.get("synth")
     if synth is not None and synth.get("programs"):
         best = synth["programs"][0]
@@ -135,6 +138,10 @@ def row_from_report(cell: Cell, report: dict, sweep_dir: Path, run_dir: Path) ->
             synth_exact_test=best.get("kind") == "program"
                              and program_generalizes(best.get("test_acc")),
         )  # fmt: skip
+        stats = synth.get("stats") or {}
+        row.update(synth_programs_to_best=stats.get("programs_to_best"),
+                   synth_seconds_to_best=stats.get("seconds_to_best"),
+                   synth_bits_searched=stats.get("bits_reached"))  # fmt: skip
     compare = report.get("compare")
     if compare is not None:
         match = compare.get("match") or {}

@@ -14,10 +14,16 @@ named as the rest of synthcmp names them:
   budget), ``stages``;
 * the outcome — ``status`` ("ok" or "error"), ``error``, ``attempts``;
 * training — ``memorized``, ``memorization_step``, ``grokked``, ``grok_step`` (the events of
-  :mod:`taskcore.events`), ``steps_trained``, ``train_acc``, ``test_acc``;
+  :mod:`taskcore.events`), ``steps_trained``, ``train_acc``, ``test_acc``,
+  ``test_acc_rising`` (not grokked, and still climbing when the budget ran out);
+  what the grok cost: ``grok_seconds``, ``flops_per_step`` (:mod:`neural.flops`),
+  ``flops_to_grok`` (NULL where it did not grok: it cost more than ``flops_per_step`` ×
+  ``steps_trained``);
 * the synthesizer's best program (``programs[0]``) — ``synth_program``, ``synth_kind``
   ("program" or "table"), ``synth_bits`` (two-part), ``synth_program_bits`` (L(P)),
   ``synth_exceptions``, ``synth_test_acc``, ``synth_exact_test`` (right on every test pair);
+  what finding it cost: ``synth_programs_to_best`` (candidates built until it was found),
+  ``synth_seconds_to_best``, and how far the search went, ``synth_bits_searched``;
 * the match — ``match_program``, ``match_grade``, ``verdict``, ``behaviour``;
   the circuit — ``key_frequencies`` (JSON), ``faithfulness``;
 * the ladder — ``bits_shortest_program``, ``bits_extracted_circuit``,
@@ -47,10 +53,15 @@ from taskcore.errors import TaskError
 from taskcore.files import atomic_write, atomic_write_text, regular_file
 
 DB_FILE = "results.db"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # what turns a database of each older schema into the next one: columns added, nothing removed
-MIGRATIONS = {1: ("ALTER TABLE runs ADD COLUMN llc REAL",
-                  "ALTER TABLE runs ADD COLUMN llc_trusted INTEGER")}  # fmt: skip
+MIGRATIONS = {
+    1: ("ALTER TABLE runs ADD COLUMN llc REAL", "ALTER TABLE runs ADD COLUMN llc_trusted INTEGER"),
+    2: tuple(f"ALTER TABLE runs ADD COLUMN {name} {kind}" for name, kind in (
+        ("test_acc_rising", "INTEGER"), ("grok_seconds", "REAL"), ("flops_per_step", "REAL"),
+        ("flops_to_grok", "REAL"), ("synth_programs_to_best", "INTEGER"),
+        ("synth_seconds_to_best", "REAL"), ("synth_bits_searched", "REAL"))),
+}  # fmt: skip
 APPLICATION_ID = 0x53594E43  # "SYNC": marks the file as a synthcmp sweep database
 
 COLUMNS: dict[str, str] = {
@@ -77,6 +88,10 @@ COLUMNS: dict[str, str] = {
     "steps_trained": "INTEGER",
     "train_acc": "REAL",
     "test_acc": "REAL",
+    "test_acc_rising": "INTEGER",
+    "grok_seconds": "REAL",
+    "flops_per_step": "REAL",
+    "flops_to_grok": "REAL",
     "synth_program": "TEXT",
     "synth_kind": "TEXT",
     "synth_bits": "REAL",
@@ -84,6 +99,9 @@ COLUMNS: dict[str, str] = {
     "synth_exceptions": "INTEGER",
     "synth_test_acc": "REAL",
     "synth_exact_test": "INTEGER",
+    "synth_programs_to_best": "INTEGER",
+    "synth_seconds_to_best": "REAL",
+    "synth_bits_searched": "REAL",
     "match_program": "TEXT",
     "match_grade": "TEXT",
     "verdict": "TEXT",
@@ -104,7 +122,7 @@ COLUMNS: dict[str, str] = {
     "host": "TEXT",
     "finished": "TEXT",
 }
-BOOLEAN = ("memorized", "grokked", "synth_exact_test", "llc_trusted")
+BOOLEAN = ("memorized", "grokked", "synth_exact_test", "llc_trusted", "test_acc_rising")
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS runs (
   {", ".join(f"{name} {kind}" for name, kind in COLUMNS.items())}
