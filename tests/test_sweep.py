@@ -584,6 +584,39 @@ def test_an_executor_that_cannot_start_leaves_no_folder_and_keeps_an_old_one(tmp
         assert list(db.statuses().values()) == ["ok"]
 
 
+def test_a_larger_budget_continues_the_smaller_ones_run_and_equals_training_from_scratch(
+        tmp_path):  # fmt: skip
+    """Budgets resume: a rerun that adds a budget runs only the new cells, each continuing the
+    run of its next smaller budget — and takes exactly the steps a fresh run would."""
+    import torch
+
+    from neural import default_config, train
+    from taskcore.registry import get_task
+
+    one = 'name = "b"\ntasks = ["modadd"]\np = 11\nfrac = [0.8]\nseed = [0]\nsteps = [20]\n'
+    spec = tmp_path / "b.toml"
+    spec.write_text(one)
+    out = tmp_path / "out"
+    assert invoke("sweep", "run", spec, "--out", out, "--workers", "1").exit_code == 0
+    spec.write_text(one.replace("steps = [20]", "steps = [20, 60]"))
+    result = invoke("sweep", "run", spec, "--out", out, "--workers", "1", "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert (summary["recorded"], summary["ran"]) == (1, 1)
+    (longer,) = [d for d in (out / "runs").iterdir() if d.name.endswith("-st60")]
+    scratch = train(get_task("modadd", p=11), default_config(train_frac=0.8, steps=60),
+                    run_dir=tmp_path / "scratch")  # fmt: skip
+
+    def rows(folder):
+        return [{k: v for k, v in json.loads(line).items() if k != "seconds"}
+                for line in (folder / "metrics.jsonl").read_text().splitlines()]  # fmt: skip
+
+    assert rows(longer) == rows(scratch.run_dir) and len(rows(longer)) > len(rows(out / "runs" / (
+        longer.name[: -len("-st60")] + "-st20")))  # fmt: skip
+    continued, fresh = (torch.load(d / "model.pt") for d in (longer, scratch.run_dir))
+    assert all(torch.equal(continued[k], fresh[k]) for k in fresh)
+
+
 def test_an_older_database_gains_the_new_columns_and_keeps_its_rows(tmp_path):
     """A results.db of schema 1 (before λ̂ and the costs) is read as it is, and brought up to
     date — its rows kept — when a sweep writes to it."""

@@ -61,16 +61,59 @@ def run_cell(job: dict) -> dict:
         optimizer={"lr": cell.lr, "weight_decay": cell.weight_decay},
         llc=LLCConfig() if cell.llc else None, llc_checkpoints=1,  # λ̂ at the final checkpoint
     )  # fmt: skip
+    base = job.get("continue_from")
     if set(cell.stages) == {"synth", "train", "compare"}:
         from synthcmp.pipeline import run_pipeline
 
-        report = run_pipeline(task, run_dir, options, force=True).to_json()
+        resume = base is not None and continue_run(Path(base), run_dir)
+        report = run_pipeline(task, run_dir, options, resume=resume, force=not resume).to_json()
     else:
         report = _some_stages(task, run_dir, cell.stages, options)
     row = row_from_report(cell, report, sweep_dir, run_dir)
     row["seconds"] = time.perf_counter() - t0
     row["attempts"] = job.get("attempt", 1)
     return row
+
+
+# what a continued cell takes from its base run: written atomically (a rename), so a hard link
+# to the base's file is never written through; the report and the figures are made anew
+RUN_FILES = ("config.json", "task.json", "metrics.jsonl", "summary.json", "state.pt", "model.pt",
+             "synth.json")  # fmt: skip
+
+
+def continue_run(base: Path, run_dir: Path) -> bool:
+    """Start ``run_dir`` as a copy of the finished run ``base`` — the same cell with a smaller
+    step budget — so that training resumes where that one stopped instead of starting over.
+
+    Training is a pure function of the config and the step (:mod:`neural.schedule`), so a run
+    continued from step 3,000 to 30,000 takes the very steps a 30,000-step run would; a run
+    that grokked and stopped has nothing left to train. Files are hard-linked where the disk
+    allows (every write in a run folder replaces its file, never changes it in place), copied
+    elsewhere. Returns False — train from scratch — when ``base`` holds no resume point."""
+    import os
+    import shutil
+
+    from neural.store import CHECKPOINTS, STATE, open_run
+
+    if not (base / STATE).is_file() or not (base / "summary.json").is_file():
+        return False
+
+    def link(src: Path, dst: Path) -> None:
+        try:
+            os.link(src, dst)
+        except OSError:  # another disk, or links not allowed: a copy
+            shutil.copy2(src, dst)
+
+    with open_run(run_dir, force=True) as folder:  # an old attempt's folder is replaced
+        for name in RUN_FILES:
+            if (base / name).is_file():
+                link(base / name, folder / name)
+        if (base / CHECKPOINTS).is_dir():
+            (folder / CHECKPOINTS).mkdir(exist_ok=True)
+            for item in (base / CHECKPOINTS).iterdir():
+                if item.is_file():
+                    link(item, folder / CHECKPOINTS / item.name)
+    return True
 
 
 def _some_stages(task, run_dir: Path, stages: tuple[str, ...], options) -> dict:

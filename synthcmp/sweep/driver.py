@@ -20,14 +20,15 @@ second; nothing here prints.
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from synthcmp.sweep.cell import RUNS, error_row
+from synthcmp.sweep.cell import RUNS, error_row, run_dir_of
 from synthcmp.sweep.db import DB_FILE, Database
 from synthcmp.sweep.spec import Cell, SweepSpec, varying
 from taskcore.errors import TaskError
@@ -182,7 +183,8 @@ def run_sweep(
                 if hasattr(executor, "log_file"):
                     executor.log_file = str(folder / WORKER_LOG)
                 with executor:
-                    _drive(folder, todo, executor, db, progress, notify, t0, spec, device)
+                    _drive(folder, todo, executor, db, progress, notify, t0, spec, device,
+                           bases(cells), recorded)  # fmt: skip
                 log = folder / WORKER_LOG
                 if log.is_file() and log.stat().st_size == 0:
                     log.unlink()
@@ -200,14 +202,45 @@ def run_sweep(
     )  # fmt: skip
 
 
-def _drive(folder, todo, executor, db, progress, notify, t0, spec, device) -> None:
+def bases(cells: list[Cell]) -> dict[str, Cell]:
+    """Each training cell's *base*: the same cell with the next smaller step budget in the
+    sweep, which it continues instead of training from scratch (:func:`cell.continue_run`)."""
+    family: dict[str, list[Cell]] = {}
+    for c in cells:
+        if "train" in c.stages:
+            family.setdefault(replace(c, steps=0).key, []).append(c)
+    out = {}
+    for group in family.values():
+        group.sort(key=lambda c: c.steps)
+        out.update({bigger.key: smaller for smaller, bigger in itertools.pairwise(group)})
+    return out
+
+
+def _drive(folder, todo, executor, db, progress, notify, t0, spec, device, base_of,
+           recorded) -> None:  # fmt: skip
+    """Run the ``todo`` cells; a cell whose base (the next smaller budget) is also to run waits
+    for it, then continues its run — a long budget is paid only where it is needed."""
     by_key = {c.key: c for c in todo}
     vary = varying(todo)
-    pending = deque(
-        {"cell": c.to_json(), "key": c.key, "sweep_dir": str(folder.resolve()),
-         "device": device, "top": c.top, "plots": spec.plots, "attempt": 1}
-        for c in todo
-    )  # fmt: skip
+    jobs = {c.key: {"cell": c.to_json(), "key": c.key, "sweep_dir": str(folder.resolve()),
+                    "device": device, "top": c.top, "plots": spec.plots, "attempt": 1}
+            for c in todo}  # fmt: skip
+    held: dict[str, list[dict]] = {}  # a base's key → the jobs waiting for it
+
+    def release(job: dict) -> dict:
+        base = base_of.get(job["key"])
+        if base is not None and (recorded.get(base.key) == "ok" or base.key in done_ok):
+            job["continue_from"] = str(run_dir_of(folder, base))
+        return job
+
+    done_ok: set[str] = set()
+    pending: deque = deque()
+    for key, job in jobs.items():
+        base = base_of.get(key)
+        if base is not None and base.key in jobs:
+            held.setdefault(base.key, []).append(job)
+        else:
+            pending.append(release(job))
     last_tick = 0.0
     while pending or executor.running():
         while pending and executor.running() < executor.slots:
@@ -225,6 +258,7 @@ def _drive(folder, todo, executor, db, progress, notify, t0, spec, device) -> No
                 db.put(outcome.row)
                 progress.done += 1
                 progress.last, progress.event = outcome.row, "ok"
+                done_ok.add(job["key"])
             elif job["attempt"] < ATTEMPTS:
                 pending.appendleft({**job, "attempt": job["attempt"] + 1})
                 progress.retries += 1
@@ -234,6 +268,8 @@ def _drive(folder, todo, executor, db, progress, notify, t0, spec, device) -> No
                 db.put(row)
                 progress.failed += 1
                 progress.last, progress.event = row, "error"
+            if outcome.row is not None or job["attempt"] >= ATTEMPTS:  # the base is settled
+                pending.extendleft(release(j) for j in held.pop(job["key"], []))
             progress.running = executor.running()
             notify(progress)
         if not outcomes or time.perf_counter() - last_tick >= TICK:
