@@ -309,6 +309,7 @@ def test_every_finished_cell_records_what_each_learner_paid(swept):
     report = json.loads(invoke("sweep", "report", out, "--json", "--no-plots").stdout)
     for cell in report["cells"]:
         assert cell["flops_per_step"] > 0 and cell["synth_bits_searched"] > 0
+        assert cell["train_seconds"] > 0 and cell["synth_programs"] > 0
         if cell["synth_kind"] == "program":
             assert cell["synth_programs_to_best"] > 0 and cell["synth_seconds_to_best"] >= 0
         if cell["grokked"]:

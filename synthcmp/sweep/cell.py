@@ -167,6 +167,7 @@ def row_from_report(cell: Cell, report: dict, sweep_dir: Path, run_dir: Path) ->
             steps_trained=train.get("steps"), train_acc=final.get("train_acc"),
             test_acc=final.get("test_acc"), test_acc_rising=train.get("test_acc_rising"),
             grok_seconds=train.get("grok_seconds"), flops_per_step=train.get("flops_per_step"),
+            train_seconds=train.get("seconds"),
         )  # fmt: skip
         if train.get("grok_step") is not None and train.get("flops_per_step") is not None:
             row["flops_to_grok"] = float(train["flops_per_step"]) * train["grok_step"]
@@ -184,6 +185,8 @@ def row_from_report(cell: Cell, report: dict, sweep_dir: Path, run_dir: Path) ->
         stats = synth.get("stats") or {}
         row.update(synth_programs_to_best=stats.get("programs_to_best"),
                    synth_seconds_to_best=stats.get("seconds_to_best"),
+                   synth_programs=stats.get("programs"),
+                   synth_search_seconds=stats.get("search_seconds"),
                    synth_bits_searched=stats.get("bits_reached"))  # fmt: skip
     compare = report.get("compare")
     if compare is not None:

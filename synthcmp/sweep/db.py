@@ -18,12 +18,14 @@ named as the rest of synthcmp names them:
   ``test_acc_rising`` (not grokked, and still climbing when the budget ran out);
   what the grok cost: ``grok_seconds``, ``flops_per_step`` (:mod:`neural.flops`),
   ``flops_to_grok`` (NULL where it did not grok: it cost more than ``flops_per_step`` ×
-  ``steps_trained``);
+  ``steps_trained``), and ``train_seconds``, all the training took (a continued run's
+  included);
 * the synthesizer's best program (``programs[0]``) — ``synth_program``, ``synth_kind``
   ("program" or "table"), ``synth_bits`` (two-part), ``synth_program_bits`` (L(P)),
   ``synth_exceptions``, ``synth_test_acc``, ``synth_exact_test`` (right on every test pair);
   what finding it cost: ``synth_programs_to_best`` (candidates built until it was found),
-  ``synth_seconds_to_best``, and how far the search went, ``synth_bits_searched``;
+  ``synth_seconds_to_best``, and what the whole search did: ``synth_programs`` built,
+  ``synth_search_seconds``, ``synth_bits_searched`` (how far it went);
 * the match — ``match_program``, ``match_grade``, ``verdict``, ``behaviour``;
   the circuit — ``key_frequencies`` (JSON), ``faithfulness``;
 * the ladder — ``bits_shortest_program``, ``bits_extracted_circuit``,
@@ -58,9 +60,11 @@ SCHEMA_VERSION = 3
 MIGRATIONS = {
     1: ("ALTER TABLE runs ADD COLUMN llc REAL", "ALTER TABLE runs ADD COLUMN llc_trusted INTEGER"),
     2: tuple(f"ALTER TABLE runs ADD COLUMN {name} {kind}" for name, kind in (
-        ("test_acc_rising", "INTEGER"), ("grok_seconds", "REAL"), ("flops_per_step", "REAL"),
-        ("flops_to_grok", "REAL"), ("synth_programs_to_best", "INTEGER"),
-        ("synth_seconds_to_best", "REAL"), ("synth_bits_searched", "REAL"))),
+        ("test_acc_rising", "INTEGER"), ("train_seconds", "REAL"), ("grok_seconds", "REAL"),
+        ("flops_per_step", "REAL"), ("flops_to_grok", "REAL"),
+        ("synth_programs_to_best", "INTEGER"), ("synth_seconds_to_best", "REAL"),
+        ("synth_programs", "INTEGER"), ("synth_search_seconds", "REAL"),
+        ("synth_bits_searched", "REAL"))),
 }  # fmt: skip
 APPLICATION_ID = 0x53594E43  # "SYNC": marks the file as a synthcmp sweep database
 
@@ -89,6 +93,7 @@ COLUMNS: dict[str, str] = {
     "train_acc": "REAL",
     "test_acc": "REAL",
     "test_acc_rising": "INTEGER",
+    "train_seconds": "REAL",
     "grok_seconds": "REAL",
     "flops_per_step": "REAL",
     "flops_to_grok": "REAL",
@@ -101,6 +106,8 @@ COLUMNS: dict[str, str] = {
     "synth_exact_test": "INTEGER",
     "synth_programs_to_best": "INTEGER",
     "synth_seconds_to_best": "REAL",
+    "synth_programs": "INTEGER",
+    "synth_search_seconds": "REAL",
     "synth_bits_searched": "REAL",
     "match_program": "TEXT",
     "match_grade": "TEXT",
