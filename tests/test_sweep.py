@@ -251,6 +251,31 @@ def test_operations_are_ordered_by_the_length_of_their_program():
     assert fig.rows[-1].program is None and fig.rows[-1].synth_frac is None
 
 
+def test_operations_still_improving_at_the_budget_are_named_per_budget():
+    """A sweep over budgets draws one figure per budget; an operation that never grokked but
+    whose networks were still improving is named, one whose networks plateaued is not."""
+    from rich.console import Console
+
+    from synthcmp.render.sweep import render_report
+
+    rows = []
+    for steps, rising in ((100, True), (1000, False)):
+        for task, up in (("modquad", rising), ("modcube", False)):
+            r = row(task=task, grokked=False)
+            r.update(cell=f"{task} {steps}", steps=steps, test_acc_rising=up)
+            rows.append(r)
+    small, large = build_report(rows).power
+    assert (small.steps, large.steps) == (100, 1000)
+    assert {r.task: r.rising_at for r in small.rows} == {"modquad": [0.5], "modcube": []}
+    assert all(r.rising_at == [] for r in large.rows)
+    console = Console(record=True, width=100)
+    render_report(build_report(rows).to_json() | {"dir": "d", "database": "db"}, console)
+    text = console.export_text()
+    assert "Still improving at 100 steps, never grokked: modquad (at 0.5)" in text
+    assert "No operation that never grokked was still improving at 1,000 steps" in text
+    assert "never ↑" in text
+
+
 def test_phase_points_say_what_most_seeds_did():
     rows = [row(frac=0.3, seed=0, grokked=True), row(frac=0.3, seed=1, grokked=True),
             row(frac=0.3, seed=2, grokked=False),

@@ -165,7 +165,7 @@ def power_tables(fig: dict, width: int) -> Group:
     main.add_column("network", justify="right", no_wrap=True)
     main.add_column("synth", justify="right", no_wrap=True)
     for r in rows:
-        never = "never" if r["counts"] else DASH
+        never = ("never ↑" if r.get("rising_at") else "never") if r["counts"] else DASH
         main.add_row(
             op_label(r, with_p), r["formula"].replace(" (mod p)", ""), r["program"] or DASH,
             fmt(r["program_bits"], ".2f"),
@@ -177,8 +177,8 @@ def power_tables(fig: dict, width: int) -> Group:
     legend = _legend(
         "network / synth — the smallest training fraction at which, in most seeds, the network "
         "grokked (test ≥ 99% within the step budget) / the synthesizer's best program is exact "
-        "on the test pairs; never — at no fraction swept · L(P) — the program's bits under the "
-        "grammar; rows by L(P)"
+        "on the test pairs; never — at no fraction swept (↑: some networks were still improving "
+        "when the budget ran out) · L(P) — the program's bits under the grammar; rows by L(P)"
     )
     counts = Table(box=None, header_style="bold", pad_edge=False)
     counts.add_column("operation", no_wrap=True)
@@ -195,6 +195,7 @@ def power_tables(fig: dict, width: int) -> Group:
             net = DASH if c["network"] is None else str(c["network"])
             syn = DASH if c["synth"] is None else str(c["synth"])
             fail = f" ✗{c['failed']}" if c["failed"] else ""
+            fail += f" ↑{c['rising']}" if c.get("rising") else ""
             n, m = c["network_of"], c["synth_of"]
             if n == m or not m or not n:
                 cells.append(f"{net}|{syn}/{max(n, m)}{fail}")
@@ -204,9 +205,19 @@ def power_tables(fig: dict, width: int) -> Group:
     counts_legend = _legend(
         "each column a training fraction; a|b/n — of n cells that finished, a networks "
         "grokked and b best programs were exact on test (– not run; a/n|b/m where the counts "
-        "differ); ✗k — k cells failed"
+        "differ); ✗k — k cells failed; ↑k — k networks that did not grok were still improving "
+        "at the end of the budget (test accuracy up 2 points over its last quarter)"
     )
-    return Group(main, legend, Text(""), counts, counts_legend)
+    body = [main, legend, Text(""), counts, counts_legend]
+    rising = [f"{op_label(r, with_p)} (at {', '.join(_frac(f) for f in r['rising_at'])})"
+              for r in rows if r.get("rising_at") and r["network_frac"] is None]  # fmt: skip
+    if fig["network"]:
+        body += [Text(""), Text(
+            f"Still improving at {fig['steps']:,} steps, never grokked: " + "; ".join(rising)
+            if rising else f"No operation that never grokked was still improving at "
+                           f"{fig['steps']:,} steps.",
+            style="yellow" if rising else "dim")]  # fmt: skip
+    return Group(*body)
 
 
 def phase_table(diagrams: list[dict]) -> Group:

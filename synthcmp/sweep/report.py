@@ -14,6 +14,11 @@ operation gets two such fractions, on the same splits:
   (``programs[0]``, shortest two-part code) is a program, not the table, and is right on
   every held-out pair.
 
+The step budget is part of the setting, so a sweep over budgets draws the figure once per
+budget; a network that did not grok but was still improving when its budget ran out
+(:func:`taskcore.events.still_rising`) is counted, so the report can say which operations
+a larger budget might still reach.
+
 The operations are ordered by the length L(P) of the program the synthesizer found (the one
 found exact most often), so the figure reads as data needed against program length.
 Rows are grouped by *setting* — model, weight decay, learning rate and step budget — so a
@@ -54,6 +59,7 @@ class FracCounts(JsonMixin):
     synth: int | None  # cells whose best program is exact on the test pairs
     synth_of: int  # finished cells that ran the synthesizer
     failed: int = 0  # cells recorded with an error
+    rising: int = 0  # networks that did not grok but were still improving at the budget's end
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,15 @@ class PowerRow(JsonMixin):
     network_frac: float | None  # smallest fraction where most seeds' networks grokked
     synth_frac: float | None  # smallest fraction where most seeds' best program is exact
     counts: list[FracCounts] = field(default_factory=list)
+
+    @property
+    def rising_at(self) -> list[float]:
+        """The fractions at which a network that did not grok was still improving when its
+        budget ran out: a larger budget might still find the program there."""
+        return [c.frac for c in self.counts if c.rising]
+
+    def json_derived(self) -> dict:
+        return {"rising_at": self.rising_at}
 
 
 @dataclass(frozen=True)
@@ -201,6 +216,7 @@ def _power_row(task: str, p, cells: list[dict]) -> PowerRow:
             network_of=len(nets),
             synth=sum(bool(c["synth_exact_test"]) for c in searches) if searches else None,
             synth_of=len(searches), failed=len(here) - len(done),
+            rising=sum(bool(c.get("test_acc_rising")) and not c["grokked"] for c in nets),
         ))  # fmt: skip
 
     def smallest(learner: str) -> float | None:

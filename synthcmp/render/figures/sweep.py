@@ -36,10 +36,12 @@ def plot_power(
     path: Path,
     title: str,
     learners: tuple[str, ...] = ("network", "synth"),
+    rising: list[bool] | None = None,
 ) -> Path:
     """Two horizontal bars per operation (top: the shortest program): the smallest training
     fraction at which the network (blue) and the synthesizer (green) generalize in most
-    seeds. ``None``: not at any fraction of the sweep (a hatched bar to the largest one)."""
+    seeds. ``None``: not at any fraction of the sweep (a hatched bar to the largest one,
+    marked "still improving" where ``rising`` says a network was when its budget ran out)."""
     n = len(labels)
     fig, ax = plt.subplots(figsize=(9, 1.2 + 0.55 * max(n, 1)), layout="constrained")
     shown = [(name, values, colour, off) for name, values, colour, off in
@@ -56,7 +58,9 @@ def plot_power(
             if v is None:
                 ax.barh(y, end, height=height, color="white", edgecolor=colour, hatch="///",
                         lw=0.8, label=f"{name}: not at any fraction swept")  # fmt: skip
-                ax.text(end + 0.01, y, "never", va="center", fontsize=8, color=colour)
+                up = name == "network" and rising is not None and rising[i]
+                ax.text(end + 0.01, y, "never, still improving" if up else "never",
+                        va="center", fontsize=8, color=colour)  # fmt: skip
             else:
                 ax.barh(y, v, height=height, color=colour, label=names[name])
                 ax.text(v + 0.01, y, f"{v:g}", va="center", fontsize=8, color=colour)
@@ -211,6 +215,7 @@ def draw_figures(report, folder: Path) -> dict[str, str]:
         drawn[name] = str(plot_power(
             labels, [r.network_frac for r in fig.rows], [r.synth_frac for r in fig.rows],
             fig.fracs, folder / f"{name}.png", title, learners,
+            [bool(r.rising_at) for r in fig.rows],
         ))  # fmt: skip
     if report.phases:
         with_p = len({d.p for d in report.phases}) > 1
