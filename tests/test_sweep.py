@@ -276,6 +276,39 @@ def test_operations_still_improving_at_the_budget_are_named_per_budget():
     assert "never ↑" in text
 
 
+def test_costs_are_read_at_the_largest_budget_and_a_miss_is_marked_at_what_it_spent():
+    def cell(task, seed, steps, grokked, exact, bits=7.75):
+        r = row(task=task, seed=seed, grokked=grokked, exact=exact, bits=bits)
+        r.update(cell=f"{task} {seed} {steps}", steps=steps, flops_per_step=1e6,
+                 steps_trained=min(steps, 500) if grokked else steps, grok_seconds=2.0,
+                 train_seconds=9.0 if not grokked else 3.0, synth_programs_to_best=40,
+                 synth_seconds_to_best=0.01, synth_programs=900, synth_search_seconds=0.5,
+                 synth_bits_searched=30.0)  # fmt: skip
+        if grokked:
+            r["flops_to_grok"] = 1e6 * r["grok_step"]
+        return r
+
+    rows = [cell("modadd", 0, 100, False, True), cell("modadd", 0, 1000, True, True),
+            cell("modquad", 0, 1000, False, False), cell("modquad", 1, 1000, False, True, 20.5),
+            cell("lookup", 0, 1000, False, False)]  # fmt: skip
+    rows[-1]["synth_program"], rows[-1]["synth_program_bits"] = "table", None
+    report = build_report(rows)
+    points = {(c.task, c.seed): c for c in report.cost}
+    assert len(points) == 4  # modadd's 100-step cell is part of its 1000-step one
+    add = points[("modadd", 0)]
+    assert add.steps == 1000 and add.network_found and add.network_flops == 1e6 * 100
+    assert (add.synth_programs, add.synth_seconds) == (40, 0.01)
+    miss = points[("modquad", 0)]  # neither found it: what each spent in all
+    assert not miss.network_found and miss.network_flops == 1e6 * 1000
+    assert not miss.synth_found and miss.synth_programs == 900
+    assert miss.program_bits == 20.5  # the operation's program, found in another seed
+    lookup = points[("lookup", 0)]
+    assert lookup.program_bits is None and lookup.bits_searched == 30.0
+    by_op = {r.task: r for r in report.cost_rows}
+    assert by_op["modadd"].faster == "synth" and by_op["modquad"].faster is None
+    assert (by_op["modquad"].synth_found, by_op["modquad"].network_found) == (1, 0)
+
+
 def test_phase_points_say_what_most_seeds_did():
     rows = [row(frac=0.3, seed=0, grokked=True), row(frac=0.3, seed=1, grokked=True),
             row(frac=0.3, seed=2, grokked=False),
@@ -392,7 +425,8 @@ def test_the_report_has_figures_legends_html_and_an_export(swept, tmp_path):
         assert title in result.stdout
     assert "the smallest training fraction at which" in result.stdout  # a legend
     assert "λ̂ — local learning coefficient at the final checkpoint" in result.stdout
-    for name in ("power.png", "phases.png", "llc.png"):
+    assert "what each learner paid" in result.stdout and "FLOPs" in result.stdout
+    for name in ("power.png", "phases.png", "llc.png", "cost.png"):
         assert (out / "figures" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert 'content="synthcmp"' in html.read_text() and "data:image/png;base64" in html.read_text()
     lines = csv.read_text().splitlines()

@@ -360,6 +360,44 @@ def bits_table(cells: list[dict]) -> Group:
     return Group(t, legend)
 
 
+def _si(v) -> str:
+    """A count in engineering notation: 3.2k, 4.1M, 7.0G, 1.2T."""
+    if v is None:
+        return DASH
+    for size, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= size:
+            return f"{v / size:.1f}{suffix}"
+    return f"{v:.0f}"
+
+
+def cost_table(rows: list[dict]) -> Group:
+    """Per operation: how often each learner found the program, and what it paid (medians)."""
+    with_p = len({r["p"] for r in rows}) > 1
+    t = Table(box=None, header_style="bold", pad_edge=False)
+    t.add_column("operation", no_wrap=True)
+    t.add_column("L(P)", justify="right", no_wrap=True)
+    for name in ("synth", "cand.", "s", "network", "FLOPs", "steps", "s", "faster"):
+        t.add_column(name, justify="right", no_wrap=True)
+    for r in rows:
+        t.add_row(
+            op_label(r, with_p), fmt(r["program_bits"], ".1f"),
+            f"{r['synth_found']}/{r['cells']}", _si(r["synth_programs"]),
+            fmt(r["synth_seconds"], ".2g"), f"{r['network_found']}/{r['cells']}",
+            _si(r["network_flops"]), _si(r["network_steps"]), fmt(r["network_seconds"], ".3g"),
+            r["faster"] or DASH,
+        )  # fmt: skip
+    legend = _legend(
+        "per operation, over the cells that ran both learners (the largest budget of each): "
+        "synth / network — cells where the synthesizer's best program was exact on test / the "
+        "network grokked; cand., s — the median candidates built and seconds until the "
+        "best program appeared; FLOPs, steps, s — the median FLOPs (matrix products of forward "
+        "and backward, counted from the model's shapes), steps and seconds of training until the "
+        "grok; medians over the cells that found it; faster — the learner with fewer median "
+        "seconds where both found it (seconds depend on the machine; candidates and FLOPs do not)"
+    )
+    return Group(t, legend)
+
+
 def failures_table(cells: list[dict]) -> Group:
     t = Table(box=None, header_style="bold", pad_edge=False)
     t.add_column("cell", overflow="fold")
@@ -407,6 +445,8 @@ def render_report(report: dict, console: Console) -> None:
         show(cells_table(cells), "3 · each cell: the network and the program it matches")
     if report["ok"]:
         show(bits_table(cells), "4 · each cell: the shortest program and the ladder's bits")
+    if report.get("cost_rows"):
+        show(cost_table(report["cost_rows"]), "5 · what each learner paid to find the program")
     failed = [c for c in cells if c["status"] != "ok"]
     if failed:
         show(failures_table(failed), "failed cells")
@@ -421,6 +461,14 @@ CAPTIONS = {
         "the network generalizes (blue: test accuracy ≥ 99% within the step budget, in most "
         "seeds) and at which the synthesizer's best program is exact on the held-out pairs "
         "(green). A hatched bar: not at any fraction swept."
+    ),
+    "cost": (
+        "What each learner paid to find each operation's program, against the program's length "
+        "L(P), on log-log axes, one point per operation, training fraction and seed (at the "
+        "largest budget). Left: seconds, both learners (green: the synthesizer, until its best "
+        "program appeared; blue: the network, until it grokked). Middle: the synthesizer's "
+        "candidates built; right: the network's training FLOPs. A hollow triangle did not find "
+        "it: it sits at what that learner spent in all, so the true cost lies above it."
     ),
     "llc": (
         "The local learning coefficient λ̂ at each cell's final checkpoint over the training "

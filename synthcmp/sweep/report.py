@@ -1,4 +1,5 @@
-"""What a sweep's rows show: Power et al.'s figure for both learners, and phase diagrams.
+"""What a sweep's rows show: Power et al.'s figure for both learners, phase diagrams, and what
+each learner paid to find each program.
 
 Everything here is computed from the database rows (:mod:`synthcmp.sweep.db`), so the
 terminal report, the JSON, the plots and a notebook reading ``results.db`` agree.
@@ -28,6 +29,13 @@ sweep over weight decay gives one figure per value; the modulus is part of the r
 fraction × weight decay; each point says what most seeds did: grokked (the median grok
 step of those that did), memorized (train accuracy 100% but no grokking within the
 budget), or did not fit (not even the training pairs).
+
+**What each learner paid** (:func:`cost_points`): per cell, at the largest budget of its
+family, the synthesizer's candidates built and seconds until its best program appeared, and
+the network's FLOPs (:mod:`neural.flops`), seconds and steps until it grokked — or, where a
+learner found nothing, everything it spent, marked as not found — against the length L(P) of
+the operation's program. Seconds depend on the machine and on what else ran; candidates and
+FLOPs do not.
 
 **λ̂ against the training fraction** (a spec's ``llc = true``): per operation and setting,
 the local learning coefficient at each cell's final checkpoint, over the training fraction
@@ -142,6 +150,46 @@ class LLCSeries(JsonMixin):
     grokked: list[int]  # per fraction, cells that grokked (to read λ̂ beside)
 
 
+@dataclass(frozen=True)
+class CostPoint(JsonMixin):
+    """What each learner paid on one cell — the largest budget of its family, which holds the
+    smaller ones' runs — to find its answer, or, where it found none, all it spent."""
+
+    task: str
+    p: int | None
+    frac: float
+    seed: int
+    model: str
+    steps: int  # the network's budget
+    program_bits: float | None  # L(P) of the operation's program; None: no program known
+    bits_searched: float | None  # how far the search went (where no program is known)
+    synth_found: bool  # the best program is exact on the held-out pairs
+    synth_programs: int | None  # candidates built: until the best program, or in all
+    synth_seconds: float | None
+    network_found: bool  # grokked within the budget
+    network_flops: float | None  # to the grok, or for the whole budget
+    network_seconds: float | None
+    network_steps: int | None
+
+
+@dataclass(frozen=True)
+class CostRow(JsonMixin):
+    """One operation's costs, as medians over the cells where each learner found it."""
+
+    task: str
+    p: int | None
+    program_bits: float | None
+    cells: int
+    synth_found: int
+    synth_programs: float | None  # median candidates built to the best program
+    synth_seconds: float | None
+    network_found: int
+    network_flops: float | None  # median FLOPs to the grok
+    network_seconds: float | None
+    network_steps: float | None
+    faster: str | None  # "synth" | "network": lower median seconds where both found it
+
+
 @dataclass
 class SweepReport(JsonMixin):
     """``synthcmp sweep report --json``: one row per cell, then what the rows show."""
@@ -154,6 +202,8 @@ class SweepReport(JsonMixin):
     power: list[PowerFigure]
     phases: list[PhaseDiagram]
     llc: list[LLCSeries] = field(default_factory=list)
+    cost: list[CostPoint] = field(default_factory=list)
+    cost_rows: list[CostRow] = field(default_factory=list)
     figures: dict[str, str] = field(default_factory=dict)
     last_sweep: dict | None = None  # the last `sweep run` on this folder: name, started, cells
     running: bool = False  # a sweep holds the folder now: the numbers are partial
@@ -174,6 +224,7 @@ def build_report(rows: list[dict], dir: str = "", database: str = "",
     return SweepReport(
         dir=dir, database=database, cells=rows, ok=len(ok), failed=len(rows) - len(ok),
         power=power_figures(rows), phases=phase_diagrams(rows), llc=llc_series(rows),
+        cost=(points := cost_points(rows)), cost_rows=cost_rows(points),
         last_sweep=last,
         running=running,
     )  # fmt: skip
@@ -296,3 +347,73 @@ def llc_series(rows: list[dict]) -> list[LLCSeries]:
             grokked=[sum(bool(c["grokked"]) for c in here) for here in at],
         ))  # fmt: skip
     return series
+
+
+def _median(values: list) -> float | None:
+    values = [v for v in values if v is not None]
+    return float(statistics.median(values)) if values else None
+
+
+def cost_points(rows: list[dict]) -> list[CostPoint]:
+    """A point per cell that ran both learners, at the largest budget of its family (the
+    smaller budgets' runs are part of it). Its L(P) is the program the synthesizer found for
+    that operation (in this cell, or else the one found most often in the sweep)."""
+    done = [r for r in rows if r["status"] == "ok"
+            and {"synth", "train"} <= set(r["stages"].split("+"))]  # fmt: skip
+    largest: dict[tuple, dict] = {}
+    for r in done:
+        family = (r["task"], r["p"], r["frac"], r["seed"], r["model"], r["weight_decay"], r["lr"])
+        if family not in largest or r["steps"] > largest[family]["steps"]:
+            largest[family] = r
+    known: dict[tuple, Counter] = defaultdict(Counter)
+    for r in done:
+        if r["synth_exact_test"]:
+            known[(r["task"], r["p"])][r["synth_program_bits"]] += 1
+    points = []
+    for r in largest.values():
+        own = r["synth_program_bits"] if r["synth_exact_test"] else None
+        found_often = known[(r["task"], r["p"])].most_common(1)
+        bits = own if own is not None else (found_often[0][0] if found_often else None)
+        synth_found, network_found = bool(r["synth_exact_test"]), bool(r["grokked"])
+        points.append(CostPoint(
+            task=r["task"], p=r["p"], frac=r["frac"], seed=r["seed"], model=r["model"],
+            steps=r["steps"], program_bits=bits,
+            bits_searched=r.get("synth_bits_searched") if bits is None else None,
+            synth_found=synth_found,
+            synth_programs=r.get("synth_programs_to_best") if synth_found else r.get("synth_programs"),
+            synth_seconds=r.get("synth_seconds_to_best") if synth_found else r.get("synth_search_seconds"),
+            network_found=network_found,
+            network_flops=r.get("flops_to_grok") if network_found else (
+                r["flops_per_step"] * r["steps_trained"]
+                if r.get("flops_per_step") is not None and r.get("steps_trained") else None),
+            network_seconds=r.get("grok_seconds") if network_found else r.get("train_seconds"),
+            network_steps=r.get("grok_step") if network_found else r.get("steps_trained"),
+        ))  # fmt: skip
+    points.sort(key=lambda c: (_task_order(c.task), c.p or 0, c.frac, c.seed))
+    return points
+
+
+def cost_rows(points: list[CostPoint]) -> list[CostRow]:
+    """Per operation: how often each learner found it, and the median cost where it did."""
+    by_op: dict[tuple, list[CostPoint]] = defaultdict(list)
+    for c in points:
+        by_op[(c.task, c.p)].append(c)
+    out = []
+    for (task, p), cells in by_op.items():
+        synth = [c for c in cells if c.synth_found]
+        net = [c for c in cells if c.network_found]
+        s_sec = _median([c.synth_seconds for c in synth])
+        n_sec = _median([c.network_seconds for c in net])
+        faster = None
+        if s_sec is not None and n_sec is not None:
+            faster = "synth" if s_sec < n_sec else "network"
+        out.append(CostRow(
+            task=task, p=p, program_bits=_median([c.program_bits for c in cells]),
+            cells=len(cells), synth_found=len(synth),
+            synth_programs=_median([c.synth_programs for c in synth]), synth_seconds=s_sec,
+            network_found=len(net), network_flops=_median([c.network_flops for c in net]),
+            network_seconds=n_sec, network_steps=_median([c.network_steps for c in net]),
+            faster=faster,
+        ))  # fmt: skip
+    out.sort(key=lambda r: (r.program_bits is None, r.program_bits or 0.0, _task_order(r.task)))
+    return out

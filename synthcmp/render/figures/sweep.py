@@ -10,6 +10,9 @@ database, no run folder — and writes one PNG:
 * :func:`plot_phases` — phase diagrams, one panel per operation: training fraction across,
   weight decay up, each point coloured by its median grok step (log scale) or marked
   memorized / did not fit;
+* :func:`plot_cost` — what each learner paid against the length L(P) of the program, log-log:
+  seconds for both, the synthesizer's candidates built, the network's FLOPs; a filled point
+  found the program, a hollow triangle did not (drawn at what it spent);
 * :func:`plot_llc` — λ̂ at the final checkpoint over the training fraction, one line per
   operation (the median over seeds, each seed a dot; a ring where most seeds grokked).
 """
@@ -152,6 +155,53 @@ def plot_phases(
     return _save(fig, path)
 
 
+def plot_cost(points: list[dict], path: Path, title: str) -> Path:
+    """Three log-log panels over L(P): seconds (both learners), candidates built (the
+    synthesizer), FLOPs (the network). A cell that found its program is a dot at what that
+    cost; one that did not, a hollow triangle at what it spent (so the true cost lies above
+    it); an operation with no known program sits at the bits the search reached (a ▷)."""
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4.8), layout="constrained")
+    panels = (
+        (axes[0], (("synth", "synth_seconds", SYNTH), ("network", "network_seconds", NETWORK)),
+         "seconds to find it"),
+        (axes[1], (("synth", "synth_programs", SYNTH),), "synthesizer: candidates built"),
+        (axes[2], (("network", "network_flops", NETWORK),), "network: FLOPs of training"),
+    )  # fmt: skip
+    names = {"synth": "synthesizer", "network": "network"}
+    for ax, series, ylabel in panels:
+        for learner, key, colour in series:
+            for found in (True, False):
+                xs, ys = [], []
+                for i, p in enumerate(points):
+                    if p[f"{learner}_found"] is not found or p.get(key) is None:
+                        continue
+                    x = p["program_bits"] if p["program_bits"] is not None else p["bits_searched"]
+                    if x is None or p[key] <= 0:
+                        continue
+                    xs.append(x * (1 + 0.012 * ((i % 7) - 3)))  # a little spread per cell
+                    ys.append(p[key])
+                if not xs:
+                    continue
+                label = (f"{names[learner]}: found" if found
+                         else f"{names[learner]}: not found (what it spent)")
+                if found:
+                    ax.scatter(xs, ys, s=16, color=colour, alpha=0.75, label=label)
+                else:
+                    ax.scatter(xs, ys, s=30, marker="^", facecolors="none", edgecolors=colour,
+                               lw=1.0, label=label)  # fmt: skip
+        ax.set(xscale="log", yscale="log", xlabel="L(P): bits of the operation's program",
+               ylabel=ylabel)  # fmt: skip
+        ax.grid(alpha=0.3, which="both")
+    handles: dict = {}
+    for ax in axes:
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(lab, h)
+    fig.legend(handles.values(), handles.keys(), loc="outside lower center", ncol=4,
+               fontsize=8, frameon=False)  # fmt: skip
+    _suptitle(fig, title)
+    return _save(fig, path)
+
+
 def plot_llc(series: list[dict], path: Path, title: str) -> Path:
     """λ̂ over the training fraction: per series a line through the seeds' medians, each
     trusted estimate a dot, a ring around a median where most seeds grokked; log λ̂."""
@@ -234,6 +284,14 @@ def draw_figures(report, folder: Path) -> dict[str, str]:
         drawn["phases"] = str(plot_phases(
             panels, folder / "phases.png",
             f"Phase diagrams: median grok step over training fraction × weight decay{setting}",
+        ))  # fmt: skip
+    if report.cost:
+        budgets = sorted({c.steps for c in report.cost})
+        drawn["cost"] = str(plot_cost(
+            [c.to_json() for c in report.cost], folder / "cost.png",
+            "What each learner paid to find each program, against its length (one point per "
+            f"operation, fraction and seed; network budget {', '.join(f'{b:,}' for b in budgets)}"
+            " steps)",
         ))  # fmt: skip
     if report.llc:
         vary = [k for k in ("p", "model", "weight_decay", "lr", "steps")
