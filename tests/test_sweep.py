@@ -721,4 +721,4 @@ def test_the_example_specs_parse():
 
     folder = Path(__file__).parent.parent / "examples" / "sweeps"
     sizes = {p.stem: len(load_spec(p).cells()) for p in folder.glob("*.toml")}
-    assert sizes == {"small": 18, "power47": 90, "power": 9 * 9 * 3 + 3 * 9 * 3}
+    assert sizes == {"small": 18, "power47": 180, "power": 9 * 9 * 3 + 3 * 9 * 3}
