@@ -716,9 +716,33 @@ def test_top_is_part_of_a_cell_only_when_it_is_not_the_default():
     assert other.key == default.key + " top=3" and other.folder != default.folder
 
 
+def test_expressions_of_your_own_are_cells_too(tmp_path):
+    spec = parse_spec('exprs = ["x**2 + y", "x*y + x"]\ntasks = ["modadd"]\np = 7\nsteps = 10\n'
+                      'frac = 0.5\n')  # fmt: skip
+    cells = spec.cells()
+    assert [(c.task, c.expr) for c in cells] == [("modadd", False), ("x**2 + y", True),
+                                                  ("x*y + x", True)]  # fmt: skip
+    square = cells[1]
+    assert square.key.startswith("expr='x**2 + y' p=7") and "/" not in square.folder
+    assert square.folder != cells[2].folder and square.folder.startswith("expr-x__2___y-")
+    assert Cell.from_json(square.to_json()) == square
+    with pytest.raises(TaskError, match="exprs"):
+        parse_spec('exprs = ["x +"]\n')
+    with pytest.raises(TaskError, match="exprs"):
+        parse_spec('exprs = ["x / y"]\np = 8\n')  # division needs a prime
+    out = tmp_path / "s"
+    (tmp_path / "e.toml").write_text('exprs = ["x**2 + y"]\np = 7\nsteps = 10\nfrac = 0.5\n')
+    result = invoke("sweep", "run", tmp_path / "e.toml", "--out", out, "--workers", "1")
+    assert result.exit_code == 0, result.output
+    report = json.loads(invoke("sweep", "report", out, "--json", "--no-plots").stdout)
+    (cell,) = report["cells"]
+    assert cell["task"] == "x**2 + y" and cell["status"] == "ok"
+    assert report["power"][0]["rows"][0]["formula"] == "x**2 + y"
+
+
 def test_the_example_specs_parse():
     from pathlib import Path
 
     folder = Path(__file__).parent.parent / "examples" / "sweeps"
     sizes = {p.stem: len(load_spec(p).cells()) for p in folder.glob("*.toml")}
-    assert sizes == {"small": 18, "power47": 180, "power": 9 * 9 * 3 + 3 * 9 * 3}
+    assert sizes == {"small": 18, "power47": 180, "ladder": 11 * 2 * 2, "power": 9 * 9 * 3 + 3 * 9 * 3}

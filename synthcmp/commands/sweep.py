@@ -22,11 +22,13 @@ from taskcore.files import check_writable_name, describe_os_error
 SPEC_HELP = """\b
 SPEC is a TOML file of lists to cross, e.g.
   tasks = ["modadd", "modsub"]
+  exprs = ["x**2 + y"]  # tasks of your own
   p = 47
   frac = [0.1, 0.3, 0.5]
   seed = [0, 1]
-  steps = 1000          # also: model, weight_decay, lr, stages, top, plots
-(examples/sweeps/small.toml and power.toml are ready to run)."""
+  steps = [3000, 30000] # budgets: a larger one continues the smaller one's run
+  # also: model, weight_decay, lr, stages, top, plots, llc
+(examples/sweeps/small.toml, power47.toml and ladder.toml are ready to run)."""
 
 
 @click.group()

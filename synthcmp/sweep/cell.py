@@ -45,14 +45,14 @@ def run_cell(job: dict) -> dict:
     raises; the executor turns that into an error outcome.
     """
     from synthcmp.pipeline import RunOptions
-    from taskcore import DEFAULT_P, TaskSpec, build_task
+    from taskcore import build_task
 
     t0 = time.perf_counter()
     cell = Cell.from_json(job["cell"])
     sweep_dir = Path(job["sweep_dir"])
     run_dir = run_dir_of(sweep_dir, cell)
     run_dir.parent.mkdir(parents=True, exist_ok=True)
-    task = build_task(TaskSpec(name=cell.task, p=cell.p or DEFAULT_P, seed=cell.seed))
+    task = build_task(cell.task_spec())
     from neural.llc import LLCConfig
 
     options = RunOptions(

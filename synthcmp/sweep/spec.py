@@ -4,6 +4,7 @@ A spec names a list for each axis of the grid (a single value stands for a list 
 
     name = "small"
     tasks = ["modadd", "modsub"]       # built-in task names (`synthcmp tasks`)
+    exprs = ["x**2 + y", "x**3 + x*y"] # and/or tasks of your own: expressions in x, y mod p
     p = 13                             # moduli (group tasks such as s5mul ignore p)
     frac = [0.3, 0.5, 0.8]             # training fractions   [default: each task's]
     seed = [0, 1]                      # split + network seeds [default: 0]
@@ -53,7 +54,7 @@ from taskcore.serial import JsonMixin
 from taskcore.table import DEFAULT_P, SEED_MAX, default_train_frac
 
 STAGES = ("synth", "train", "compare")
-AXES = ("tasks", "p", "frac", "seed", "model", "weight_decay", "lr", "steps")
+AXES = ("tasks", "exprs", "p", "frac", "seed", "model", "weight_decay", "lr", "steps")
 OPTIONS = ("name", "stages", "top", "plots", "llc")
 MAX_CELLS = 100_000
 MAX_SPEC_BYTES = 1 << 20
@@ -74,13 +75,22 @@ class Cell(JsonMixin):
     stages: tuple[str, ...] = STAGES
     top: int = TOP  # programs kept and matched: which one the network matches can depend on it
     llc: bool = False  # also λ̂ at the final checkpoint: a cell without it has no such number
+    expr: bool = False  # ``task`` is an expression in x, y mod p (a spec's ``exprs``)
+
+    def task_spec(self) -> TaskSpec:
+        """How to build the cell's task."""
+        p = self.p if self.p is not None else DEFAULT_P
+        if self.expr:
+            return TaskSpec(expr=self.task, p=p, seed=self.seed)
+        return TaskSpec(name=self.task, p=p, seed=self.seed)
 
     @property
     def key(self) -> str:
         """The cell's identity in the database: every value that decides its numbers."""
         p = f" p={self.p}" if self.p is not None else ""
+        task = f"expr={self.task!r}" if self.expr else self.task
         return (
-            f"{self.task}{p} frac={self.frac!r} seed={self.seed} model={self.model} "
+            f"{task}{p} frac={self.frac!r} seed={self.seed} model={self.model} "
             f"wd={self.weight_decay!r} lr={self.lr!r} steps={self.steps} "
             f"stages={'+'.join(self.stages)}{self._top}{' llc' if self.llc else ''}"
         )
@@ -94,8 +104,14 @@ class Cell(JsonMixin):
         """The run folder's name under the sweep's ``runs/`` (one per key)."""
         p = f"-p{self.p}" if self.p is not None else ""
         stages = "" if self.stages == STAGES else "-" + "+".join(self.stages)
+        task = self.task
+        if self.expr:  # a safe name, and a hash to keep x*y and x+y apart
+            import hashlib
+
+            safe = "".join(ch if ch.isalnum() else "_" for ch in self.task)[:40]
+            task = f"expr-{safe}-{hashlib.sha1(self.task.encode()).hexdigest()[:8]}"
         return (
-            f"{self.task}{p}-f{self.frac!r}-s{self.seed}-{self.model}-wd{self.weight_decay!r}"
+            f"{task}{p}-f{self.frac!r}-s{self.seed}-{self.model}-wd{self.weight_decay!r}"
             f"-lr{self.lr!r}-st{self.steps}{stages}{self._top.replace(' top=', '-top')}"
             f"{'-llc' if self.llc else ''}"
         )
@@ -121,6 +137,7 @@ class SweepSpec(JsonMixin):
 
     name: str
     tasks: tuple[str, ...]
+    exprs: tuple[str, ...] = ()
     p: tuple[int, ...] = (DEFAULT_P,)
     frac: tuple[float, ...] = ()
     seed: tuple[int, ...] = (0,)
@@ -139,25 +156,29 @@ class SweepSpec(JsonMixin):
         from neural.config import DEFAULTS, default_model  # the model's defaults (torch)
 
         cells: dict[str, Cell] = {}
-        for seed, task, p in itertools.product(self.seed, self.tasks, self.p):
-            built = build_task(TaskSpec(name=task, p=p, seed=seed))
+        named = [(task, False) for task in self.tasks] + [(e, True) for e in self.exprs]
+        for seed, (task, expr), p in itertools.product(self.seed, named, self.p):
+            spec = TaskSpec(expr=task, p=p, seed=seed) if expr else TaskSpec(name=task, p=p,
+                                                                              seed=seed)  # fmt: skip
+            built = build_task(spec)
             for model in self.model or (default_model(built),):
-                self._add_cells(cells, built, task, seed, model, DEFAULTS[model])
+                self._add_cells(cells, built, task, seed, model, DEFAULTS[model], expr)
         return list(cells.values())
 
-    def _add_cells(self, cells: dict, built, task: str, seed: int, model: str, defaults) -> None:
+    def _add_cells(self, cells: dict, built, task: str, seed: int, model: str, defaults,
+                   expr: bool = False) -> None:  # fmt: skip
         for wd, lr, steps, frac in itertools.product(
                 self.weight_decay or (defaults.weight_decay,), self.lr or (defaults.lr,),
                 self.steps or (defaults.steps,), self.frac or (default_train_frac(built),),
             ):  # fmt: skip
             cell = Cell(task, built.p, float(frac), seed, model, float(wd), float(lr),
-                        int(steps), self.stages, self.top, self.llc)  # fmt: skip
+                        int(steps), self.stages, self.top, self.llc, expr)  # fmt: skip
             cells.setdefault(cell.key, cell)
 
     @property
     def size(self) -> int:
         """How many cells the product has, at most (before group tasks collapse p)."""
-        return math.prod(len(v) or 1 for v in (self.tasks, self.p, self.frac, self.seed,
+        return math.prod(len(v) or 1 for v in (self.tasks + self.exprs, self.p, self.frac, self.seed,
                                                 self.model, self.weight_decay, self.lr,
                                                 self.steps))  # fmt: skip
 
@@ -199,8 +220,9 @@ def parse_spec(text: str, source: str = "spec", default_name: str = "sweep") -> 
             raise TaskError(
                 f"{source}: unknown key {key!r}.{hint} (known: {', '.join(AXES + OPTIONS)})"
             )
-    if "tasks" not in data:
-        raise TaskError(f"{source}: no 'tasks': name the tasks to sweep, e.g. tasks = [\"modadd\"]")
+    if "tasks" not in data and "exprs" not in data:
+        raise TaskError(f"{source}: no 'tasks': name the tasks to sweep, e.g. tasks = [\"modadd\"] "
+                        "(or exprs = [\"x**2 + y\"] for tasks of your own)")
 
     def values(key: str, kinds: tuple[type, ...], what: str) -> tuple:
         raw = data[key]
@@ -228,7 +250,9 @@ def parse_spec(text: str, source: str = "spec", default_name: str = "sweep") -> 
         if not isinstance(data["name"], str) or not data["name"].strip():
             fail("name", f"expected a non-empty string, got {data['name']!r}")
         spec["name"] = data["name"].strip()
-    spec["tasks"] = values("tasks", (str,), "task names (strings)")
+    spec["tasks"] = values("tasks", (str,), "task names (strings)") if "tasks" in data else ()
+    if "exprs" in data:
+        spec["exprs"] = values("exprs", (str,), "expressions in x, y (strings)")
     for name in spec["tasks"]:
         if name not in BUILTIN:
             close = difflib.get_close_matches(name, list(BUILTIN), n=3, cutoff=0.5)
@@ -284,6 +308,11 @@ def parse_spec(text: str, source: str = "spec", default_name: str = "sweep") -> 
             build_task(TaskSpec(name=task, p=p))
         except TaskError as err:
             fail("p", str(err))
+    for expr, p in itertools.product(result.exprs, result.p):
+        try:
+            build_task(TaskSpec(expr=expr, p=p))
+        except TaskError as err:
+            fail("exprs", f"{expr!r} at p = {p}: {err}")
     if result.size > MAX_CELLS:
         raise TaskError(f"{source}: {result.size:,} cells; a sweep holds at most {MAX_CELLS:,}")
     return result
