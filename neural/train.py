@@ -124,8 +124,10 @@ def _train(task, config, on_step, run_dir, resume, interrupted) -> Run:
         rows = state["metrics"] if "metrics" in state else store.read_metrics(run_dir)
         metrics = [row for row in rows if row["step"] < start]
         store.write_metrics(run_dir, metrics)
+        before = store.read_summary(run_dir)
         seed = Seed(0, config, run_dir, split.n_train, split.n_test, seed.batch_rng, metrics,
-                    seconds_before)  # fmt: skip
+                    seconds_before,  # how its earlier steps were trained, still true of it
+                    extra_summary={k: before[k] for k in ("batched_seeds",) if k in before})  # fmt: skip
         seed.last_saved = max((s for s in seed.schedule if s < start), default=None)
 
     def forward(index: int, info: StepInfo) -> None:

@@ -677,6 +677,37 @@ def test_a_larger_budget_continues_the_smaller_ones_run_and_equals_training_from
     assert all(torch.equal(continued[k], fresh[k]) for k in fresh)
 
 
+def test_the_batched_sweep_path_equals_one_by_one_runs_on_the_cpu(tmp_path):
+    """--batch-seeds trains the cells that differ only in their seed as one stacked model (a
+    lookup table, drawn per seed, runs alone; a longer budget continues its own run) — and
+    every row says what the cell run alone says, to float tolerance."""
+    spec = tmp_path / "b.toml"
+    spec.write_text('name = "b"\ntasks = ["modadd", "lookup"]\np = 11\nfrac = [0.8]\n'
+                    'seed = [0, 1]\nsteps = [20, 40]\n')  # fmt: skip
+    rows = {}
+    for flag in ("--batch-seeds", "--no-batch-seeds"):
+        out = tmp_path / flag
+        result = invoke("sweep", "run", spec, "--out", out, "--workers", "1", flag)
+        assert result.exit_code == 0, result.output
+        with Database(out / DB_FILE, readonly=True) as db:
+            rows[flag] = {r["cell"]: r for r in db.rows()}
+        batched = {d.name for d in (out / "runs").iterdir()
+                   if "batched_seeds" in json.loads((d / "summary.json").read_text())}
+        # the two modadd seeds at the first budget trained as one model; the continued runs
+        # keep saying so; a lookup table never batches
+        expected = {d.name for d in (out / "runs").iterdir() if d.name.startswith("modadd")}
+        assert batched == (expected if flag == "--batch-seeds" else set())
+    assert rows["--batch-seeds"].keys() == rows["--no-batch-seeds"].keys() and len(rows[
+        "--batch-seeds"]) == 8  # fmt: skip
+    for key, one in rows["--no-batch-seeds"].items():
+        row = rows["--batch-seeds"][key]
+        for column in ("status", "memorization_step", "grok_step", "steps_trained",
+                       "synth_program", "verdict"):  # fmt: skip
+            assert row[column] == one[column], (key, column)
+        for column in ("train_acc", "test_acc"):
+            assert abs(row[column] - one[column]) <= 0.02, (key, column)
+
+
 def test_an_older_database_gains_the_new_columns_and_keeps_its_rows(tmp_path):
     """A results.db of schema 1 (before λ̂ and the costs) is read as it is, and brought up to
     date — its rows kept — when a sweep writes to it."""

@@ -53,14 +53,18 @@ def sweep() -> None:
               help="Run each cell as a Ray task: 'auto' joins the cluster this machine is part of "
                    "('ray start --head' first), 'local' starts one here, or a ray:// address. "
                    "Needs pip install \"synthcmp[ray]\".")  # fmt: skip
-@device_option("torch device for training (with --ray and cuda, each cell takes ¼ GPU).")
+@device_option("torch device for training (with --ray and cuda, each cell takes ¼ GPU, each "
+               "batch of seeds a whole one).")
+@click.option("--batch-seeds/--no-batch-seeds", default=None,
+              help="Train cells that differ only in their seed as one batched model [default: "
+                   "on a GPU, where many seeds cost about what one does; not on the CPU].")  # fmt: skip
 @click.option(
     "--retry-failed", is_flag=True, help="Also run again the cells recorded with an error."
 )
 @json_option("the summary, as JSON,")
 @click.pass_context
-def run(ctx: click.Context, spec_path, out, workers, ray_address, device, retry_failed,
-        as_json) -> None:  # fmt: skip
+def run(ctx: click.Context, spec_path, out, workers, ray_address, device, batch_seeds,
+        retry_failed, as_json) -> None:  # fmt: skip
     """Run every cell of SPEC that DIR's database does not hold yet.
 
     Each cell is a full run (synth, train, compare, as `synthcmp run`) in DIR/runs/; its
@@ -96,7 +100,9 @@ def run(ctx: click.Context, spec_path, out, workers, ray_address, device, retry_
     try:
         with display:
             result = run_sweep(spec, folder, executor, display.on_progress, device=device,
-                               retry_failed=retry_failed, cells=cells)  # fmt: skip
+                               retry_failed=retry_failed, cells=cells,
+                               batch_seeds=batch_seeds if batch_seeds is not None
+                               else not device.startswith("cpu"))  # fmt: skip
     except KeyboardInterrupt:
         display.close()
         from synthcmp.sweep.db import DB_FILE, Database

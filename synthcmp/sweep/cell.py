@@ -38,29 +38,38 @@ def run_dir_of(sweep_dir: str | Path, cell: Cell) -> Path:
     return Path(sweep_dir) / RUNS / cell.folder
 
 
-def run_cell(job: dict) -> dict:
+def options_of(cell: Cell, job: dict):
+    """The run options a cell's stages take."""
+    from neural.llc import LLCConfig
+    from synthcmp.pipeline import RunOptions
+
+    return RunOptions(
+        model=cell.model, frac=cell.frac, steps=cell.steps, seed=cell.seed,
+        top=job.get("top", 5), plots=job.get("plots", False), device=job.get("device", "cpu"),
+        optimizer={"lr": cell.lr, "weight_decay": cell.weight_decay},
+        llc=LLCConfig() if cell.llc else None, llc_checkpoints=1,  # λ̂ at the final checkpoint
+    )  # fmt: skip
+
+
+def run_cell(job: dict) -> dict | list[dict]:
     """Run the cell ``job["cell"]`` (a Cell's JSON) under ``job["sweep_dir"]``; return its row.
+    A job of ``job["cells"]`` — cells that differ only in their seed — runs them as one
+    batched model (:func:`run_seeds_batched`) and returns their rows.
 
     ``job`` also holds ``device``, ``top``, ``plots`` and ``attempt``. Raises whatever the run
     raises; the executor turns that into an error outcome.
     """
-    from synthcmp.pipeline import RunOptions
     from taskcore import build_task
 
+    if "cells" in job:
+        return run_seeds_batched(job)
     t0 = time.perf_counter()
     cell = Cell.from_json(job["cell"])
     sweep_dir = Path(job["sweep_dir"])
     run_dir = run_dir_of(sweep_dir, cell)
     run_dir.parent.mkdir(parents=True, exist_ok=True)
     task = build_task(cell.task_spec())
-    from neural.llc import LLCConfig
-
-    options = RunOptions(
-        model=cell.model, frac=cell.frac, steps=cell.steps, seed=cell.seed,
-        top=job.get("top", 5), plots=job.get("plots", False), device=job.get("device", "cpu"),
-        optimizer={"lr": cell.lr, "weight_decay": cell.weight_decay},
-        llc=LLCConfig() if cell.llc else None, llc_checkpoints=1,  # λ̂ at the final checkpoint
-    )  # fmt: skip
+    options = options_of(cell, job)
     base = job.get("continue_from")
     if set(cell.stages) == {"synth", "train", "compare"}:
         from synthcmp.pipeline import run_pipeline
@@ -73,6 +82,38 @@ def run_cell(job: dict) -> dict:
     row["seconds"] = time.perf_counter() - t0
     row["attempts"] = job.get("attempt", 1)
     return row
+
+
+def run_seeds_batched(job: dict) -> list[dict]:
+    """Cells that differ only in their seed, trained as one stacked model
+    (:func:`neural.seeds.train_seeds`: on a GPU many seeds cost about what one does), then
+    each finished as an ordinary cell: its own synthesis, compare, plots and report (the
+    pipeline resuming a run that has nothing left to train). Each seed's numbers are those of
+    its own cell run alone, to float tolerance; each row's ``seconds`` is its own stages plus
+    its share of the batch's training."""
+    from neural.seeds import train_seeds
+    from synthcmp.pipeline import run_pipeline, train_config
+    from taskcore import build_task
+
+    cells = [Cell.from_json(c) for c in job["cells"]]
+    sweep_dir = Path(job["sweep_dir"])
+    run_dirs = [run_dir_of(sweep_dir, c) for c in cells]
+    run_dirs[0].parent.mkdir(parents=True, exist_ok=True)
+    tasks = [build_task(c.task_spec()) for c in cells]
+    options = [options_of(c, job) for c in cells]
+    t0 = time.perf_counter()
+    train_seeds(tasks[0], [train_config(t, o) for t, o in zip(tasks, options, strict=True)],
+                run_dirs, batched=True, force=True)  # fmt: skip
+    share = (time.perf_counter() - t0) / len(cells)
+    rows = []
+    for cell, task, option, run_dir in zip(cells, tasks, options, run_dirs, strict=True):
+        t1 = time.perf_counter()
+        report = run_pipeline(task, run_dir, option, resume=True).to_json()
+        row = row_from_report(cell, report, sweep_dir, run_dir)
+        row["seconds"] = share + time.perf_counter() - t1
+        row["attempts"] = job.get("attempt", 1)
+        rows.append(row)
+    return rows
 
 
 # what a continued cell takes from its base run: written atomically (a rename), so a hard link

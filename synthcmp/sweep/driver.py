@@ -157,8 +157,10 @@ def run_sweep(
     device: str = "cpu",
     retry_failed: bool = False,
     cells: list[Cell] | None = None,
+    batch_seeds: bool = False,
 ) -> SweepResult:
-    """Run ``spec``'s missing cells into ``out`` on ``executor`` (entered here)."""
+    """Run ``spec``'s missing cells into ``out`` on ``executor`` (entered here); with
+    ``batch_seeds``, cells that differ only in their seed train as one batched model."""
     out = Path(out)
     cells = spec.cells() if cells is None else cells
     check_sweep_dir(out)
@@ -184,7 +186,7 @@ def run_sweep(
                     executor.log_file = str(folder / WORKER_LOG)
                 with executor:
                     _drive(folder, todo, executor, db, progress, notify, t0, spec, device,
-                           bases(cells), recorded)  # fmt: skip
+                           bases(cells), recorded, batch_seeds)  # fmt: skip
                 log = folder / WORKER_LOG
                 if log.is_file() and log.stat().st_size == 0:
                     log.unlink()
@@ -216,15 +218,43 @@ def bases(cells: list[Cell]) -> dict[str, Cell]:
     return out
 
 
+def seed_groups(cells: list[Cell], base_of: dict[str, Cell]) -> list[list[Cell]]:
+    """The cells that can train as one batched model: full runs that differ only in their
+    seed, start from scratch (no base to continue) and share their task's table (a lookup
+    table is drawn per seed: those run alone). Groups of one are left out."""
+    from taskcore import build_task
+
+    groups: dict[str, list[Cell]] = {}
+    for c in cells:
+        if set(c.stages) == {"synth", "train", "compare"} and c.key not in base_of:
+            groups.setdefault(replace(c, seed=0).key, []).append(c)
+    out = []
+    for group in groups.values():
+        tables: dict[bytes, list[Cell]] = {}
+        for c in group:
+            task = build_task(c.task_spec())
+            tables.setdefault(task.table.tobytes() + task.domain.tobytes(), []).append(c)
+        out += [same for same in tables.values() if len(same) > 1]
+    return out
+
+
 def _drive(folder, todo, executor, db, progress, notify, t0, spec, device, base_of,
-           recorded) -> None:  # fmt: skip
+           recorded, batch_seeds: bool = False) -> None:  # fmt: skip
     """Run the ``todo`` cells; a cell whose base (the next smaller budget) is also to run waits
-    for it, then continues its run — a long budget is paid only where it is needed."""
+    for it, then continues its run — a long budget is paid only where it is needed. With
+    ``batch_seeds``, cells that differ only in their seed run as one job: one batched model."""
     by_key = {c.key: c for c in todo}
     vary = varying(todo)
-    jobs = {c.key: {"cell": c.to_json(), "key": c.key, "sweep_dir": str(folder.resolve()),
-                    "device": device, "top": c.top, "plots": spec.plots, "attempt": 1}
+    common = {"sweep_dir": str(folder.resolve()), "device": device, "plots": spec.plots,
+              "attempt": 1}  # fmt: skip
+    jobs = {c.key: {"cell": c.to_json(), "key": c.key, "keys": [c.key], "top": c.top, **common}
             for c in todo}  # fmt: skip
+    for group in seed_groups(todo, base_of) if batch_seeds else []:
+        keys = [c.key for c in group]
+        batch = {"cells": [c.to_json() for c in group], "key": keys[0], "keys": keys,
+                 "top": group[0].top, **common}  # fmt: skip
+        for key in keys:
+            jobs[key] = batch
     held: dict[str, list[dict]] = {}  # a base's key → the jobs waiting for it
 
     def release(job: dict) -> dict:
@@ -239,7 +269,7 @@ def _drive(folder, todo, executor, db, progress, notify, t0, spec, device, base_
         base = base_of.get(key)
         if base is not None and base.key in jobs:
             held.setdefault(base.key, []).append(job)
-        else:
+        elif job["key"] == key:  # a batch is queued once, under its first cell
             pending.append(release(job))
     last_tick = 0.0
     while pending or executor.running():
@@ -250,26 +280,31 @@ def _drive(folder, todo, executor, db, progress, notify, t0, spec, device, base_
         for outcome in outcomes:
             job = outcome.job
             cell = by_key[job["key"]]
-            progress.label, progress.message = cell.label(vary), outcome.error or ""
+            seeds = f" ({len(job['keys'])} seeds as one batch)" if len(job["keys"]) > 1 else ""
+            progress.label, progress.message = cell.label(vary) + seeds, outcome.error or ""
             if outcome.detail:  # the traceback, which the database's one line leaves out
                 with open(folder / WORKER_LOG, "a") as log:
-                    log.write(f"--- {cell.key} (try {job['attempt']}):\n{outcome.detail}\n")
+                    log.write(f"--- {cell.key}{seeds} (try {job['attempt']}):\n{outcome.detail}\n")
+            rows = outcome.row if isinstance(outcome.row, list) else [outcome.row]
             if outcome.row is not None:
-                db.put(outcome.row)
-                progress.done += 1
-                progress.last, progress.event = outcome.row, "ok"
-                done_ok.add(job["key"])
+                for row in rows:
+                    db.put(row)
+                    progress.done += 1
+                    done_ok.add(row["cell"])
+                progress.last, progress.event = rows[-1], "ok"
             elif job["attempt"] < ATTEMPTS:
                 pending.appendleft({**job, "attempt": job["attempt"] + 1})
                 progress.retries += 1
                 progress.event = "retry"
             else:
-                row = error_row(cell, outcome.error or "unknown error", job["attempt"])
-                db.put(row)
-                progress.failed += 1
+                for key in job["keys"]:
+                    row = error_row(by_key[key], outcome.error or "unknown error", job["attempt"])
+                    db.put(row)
+                    progress.failed += 1
                 progress.last, progress.event = row, "error"
-            if outcome.row is not None or job["attempt"] >= ATTEMPTS:  # the base is settled
-                pending.extendleft(release(j) for j in held.pop(job["key"], []))
+            if outcome.row is not None or job["attempt"] >= ATTEMPTS:  # its cells are settled
+                for key in job["keys"]:
+                    pending.extendleft(release(j) for j in held.pop(key, []))
             progress.running = executor.running()
             notify(progress)
         if not outcomes or time.perf_counter() - last_tick >= TICK:

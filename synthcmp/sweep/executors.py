@@ -12,7 +12,7 @@ which alone writes the database; a worker never touches it.
   dead one's place. Workers leave the terminal's process group, so Ctrl-C reaches only the
   driver, which then stops them; a worker whose driver died exits on its own.
 * :class:`RayExecutor` — each cell a Ray task with ``num_cpus=1`` (and a GPU share with
-  ``--device cuda``), results streamed back as they finish (``ray.wait``). Ray's own
+  ``--device cuda``; a batch of seeds takes a whole GPU), results streamed back as they finish (``ray.wait``). Ray's own
   retries are off (``max_retries=0``) so the driver's retry-once rule is the only one.
   ``address="local"`` starts a private Ray instance on this machine (``ray.init(num_cpus=N)``,
   what the tests and the benchmark use); ``"auto"`` or ``ray://host:port`` joins a cluster
@@ -272,7 +272,10 @@ class RayExecutor:
         return len(self._refs)
 
     def submit(self, job: dict) -> None:
-        self._refs[self.remote.remote(job, self.function)] = job
+        remote = self.remote
+        if "cells" in job and self.device.startswith("cuda"):  # a batch of seeds: a whole GPU
+            remote = remote.options(num_gpus=1)
+        self._refs[remote.remote(job, self.function)] = job
 
     def wait(self, timeout: float) -> list[Outcome]:
         if not self._refs:
