@@ -276,6 +276,49 @@ def test_operations_still_improving_at_the_budget_are_named_per_budget():
     assert "never ↑" in text
 
 
+def test_an_operation_never_learned_is_named_with_its_curves_at_the_largest_budget(tmp_path):
+    """The evidence for "never": at the largest budget only (smaller ones are its prefixes),
+    the operations no network grokked at any fraction, with the curves of their cells at
+    the largest fraction; an operation grokked somewhere is not named; a damaged run folder
+    is left out of the figure, not a crash."""
+    from rich.console import Console
+
+    from synthcmp.render.figures.sweep import never_panels, plot_never
+    from synthcmp.render.sweep import render_report
+
+    rows = []
+    for steps in (100, 1000):
+        for frac in (0.5, 0.9):
+            for seed in (0, 1):
+                quad = row(task="modquad", frac=frac, seed=seed)
+                add = row(frac=frac, seed=seed, grokked=frac == 0.9 and steps == 1000)
+                for r in (quad, add):
+                    r.update(cell=f"{r['task']} {frac} {seed} {steps}", steps=steps,
+                             test_acc=0.3 + 0.1 * seed,
+                             report=f"runs/{r['task']}-f{frac}-s{seed}-st{steps}/report.json")  # fmt: skip
+                rows += [quad, add]
+    report = build_report(rows, dir=str(tmp_path))
+    (never,) = report.never
+    assert (never.task, never.steps, never.frac, never.seeds) == ("modquad", 1000, 0.9, [0, 1])
+    assert never.best_test_acc == 0.4 and never.runs[0] == "runs/modquad-f0.9-s0-st1000"
+    console = Console(record=True, width=100)
+    render_report(report.to_json() | {"database": "db"}, console)
+    text = console.export_text()
+    assert text.count("Learned at no fraction") == 1
+    assert "within 1,000 steps, the largest budget: modquad (final test ≤ 40% at 0.9" in text
+    run = tmp_path / never.runs[0]  # seed 0's curves; seed 1's folder is gone
+    run.mkdir(parents=True)
+    (run / "metrics.jsonl").write_text("".join(
+        json.dumps({"step": s, "train_loss": 1 / (s + 1), "test_loss": 3.0, "test_acc": 0.3,
+                    "train_acc": 1.0, "weight_norm": 9.0}) + "\n" for s in range(0, 1000, 100)))  # fmt: skip
+    (panel,) = never_panels(report, tmp_path)
+    assert [c["label"] for c in panel["curves"]] == ["seed 0"] and len(panel["curves"][0]["step"]) == 10
+    (tmp_path / never.runs[0] / "metrics.jsonl").write_bytes(b"\xff\x00 not json")
+    assert never_panels(report, tmp_path) == []
+    png = plot_never([panel], tmp_path / "never.png", "t")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def test_costs_are_read_at_the_largest_budget_and_a_miss_is_marked_at_what_it_spent():
     def cell(task, seed, steps, grokked, exact, bits=7.75):
         r = row(task=task, seed=seed, grokked=grokked, exact=exact, bits=bits)

@@ -150,9 +150,11 @@ def run(ctx: click.Context, spec_path, out, workers, ray_address, device, batch_
               help="Overwrite an existing --export file, and an --html file synthcmp did not write.")  # fmt: skip
 def report(folder, as_json, html_path, export_path, no_plots, force) -> None:
     """Summarize the sweep in DIR from its database: Power et al.'s figure for both learners
-    (the smallest training fraction at which each generalizes, per operation), phase
-    diagrams (grok step over fraction × weight decay), and each cell's matched program and
-    description-length ladder. Figures go to DIR/figures/.
+    (the smallest training fraction at which each generalizes, per operation and step
+    budget), the training curves of the operations the network never learned, phase
+    diagrams (grok step over fraction × weight decay), each cell's matched program and
+    description-length ladder, and what each learner paid to find each program against
+    its length. Figures go to DIR/figures/.
     """
     from synthcmp.render.html import check_html_target
     from synthcmp.sweep.db import DB_FILE, Database, export

@@ -220,6 +220,20 @@ def power_tables(fig: dict, width: int) -> Group:
     return Group(*body)
 
 
+def never_text(never: list[dict], steps: int, drawn: bool) -> Text:
+    """The operations no network learned at the largest budget, each with its evidence: the
+    best test accuracy at the largest fraction and whether it was still rising."""
+    parts = []
+    for n in never:
+        best = f"final test ≤ {n['best_test_acc']:.0%}" if n["best_test_acc"] is not None else ""
+        moving = (f", {n['rising']} of {len(n['runs'])} still improving" if n["rising"]
+                  else ", none still improving")  # fmt: skip
+        parts.append(f"{n['task']} ({best} at {_frac(n['frac'])}{moving})")
+    where = " — their training curves: never.png" if drawn else ""
+    return Text(f"Learned at no fraction within {steps:,} steps, the largest budget: "
+                + "; ".join(parts) + where + ".", style="yellow")  # fmt: skip
+
+
 def phase_table(diagrams: list[dict]) -> Group:
     """Every phase diagram as rows (operation × weight decay) over training fractions."""
     fracs = sorted({f for d in diagrams for f in d["fracs"]})
@@ -437,8 +451,13 @@ def render_report(report: dict, console: Console) -> None:
     for i, fig in enumerate(figures, 1):
         count = f" ({i} of {len(figures)})" if len(figures) > 1 else ""
         setting = Text(_setting(fig), style="bold")
-        show(Group(setting, Text(""), power_tables(fig, width)),
-             f"1 · Power et al.'s figure, both learners{count}")  # fmt: skip
+        body = [setting, Text(""), power_tables(fig, width)]
+        never = [n for n in report.get("never") or [] if (n["model"], n["weight_decay"],
+                 n["lr"], n["steps"]) == (fig["model"], fig["weight_decay"], fig["lr"],
+                 fig["steps"])]  # fmt: skip
+        if never:
+            body.append(never_text(never, fig["steps"], "never" in (report.get("figures") or {})))
+        show(Group(*body), f"1 · Power et al.'s figure, both learners{count}")
     if report["phases"]:
         show(phase_table(report["phases"]), "2 · phase diagrams: fraction × weight decay")
     if any("train" in c["stages"].split("+") for c in cells):
@@ -469,6 +488,15 @@ CAPTIONS = {
         "program appeared; blue: the network, until it grokked). Middle: the synthesizer's "
         "candidates built; right: the network's training FLOPs. A hollow triangle did not find "
         "it: it sits at what that learner spent in all, so the true cost lies above it."
+    ),
+    "never": (
+        "The evidence for each operation the network learned at no fraction within the largest "
+        "budget: the training curves of its cells at the largest fraction swept, one colour per "
+        "seed — train loss (solid) and test loss (dashed) on the left log axis, test accuracy "
+        "(dotted) on the right, over the steps on a log axis; each line is the median over "
+        "log-spaced bins of steps, since the raw curves can oscillate from step to step. A network that memorized has a "
+        "train loss near zero and a test loss that stays high; a flat test curve at the end "
+        "says a larger budget is unlikely to help, a rising one that it might."
     ),
     "llc": (
         "The local learning coefficient λ̂ at each cell's final checkpoint over the training "

@@ -37,6 +37,10 @@ learner found nothing, everything it spent, marked as not found — against the 
 the operation's program. Seconds depend on the machine and on what else ran; candidates and
 FLOPs do not.
 
+**What never grokked** (:func:`never_learned`): an operation no network generalized on at any
+fraction within the largest budget is named with its evidence — the training curves of its
+cells at the largest fraction swept, and whether they were still improving at the end.
+
 **λ̂ against the training fraction** (a spec's ``llc = true``): per operation and setting,
 the local learning coefficient at each cell's final checkpoint, over the training fraction
 — the weights' measure of complexity beside the fraction at which the network generalizes.
@@ -48,6 +52,7 @@ from __future__ import annotations
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from taskcore import BUILTIN
 from taskcore.serial import JsonMixin
@@ -190,6 +195,25 @@ class CostRow(JsonMixin):
     faster: str | None  # "synth" | "network": lower median seconds where both found it
 
 
+@dataclass(frozen=True)
+class NeverLearned(JsonMixin):
+    """An operation whose network grokked at no fraction within the largest budget of its
+    setting. The evidence is its training curves at the largest fraction swept — where the
+    network had the most data — read from those cells' run folders (``runs``)."""
+
+    task: str
+    p: int | None
+    model: str
+    weight_decay: float
+    lr: float
+    steps: int  # the largest budget of the setting
+    frac: float  # the largest fraction swept
+    best_test_acc: float | None  # the best final test accuracy of those cells
+    rising: int  # of those cells, how many were still improving when the budget ran out
+    runs: list[str]  # their run folders, relative to the sweep folder
+    seeds: list[int]  # the seed of each
+
+
 @dataclass
 class SweepReport(JsonMixin):
     """``synthcmp sweep report --json``: one row per cell, then what the rows show."""
@@ -204,6 +228,7 @@ class SweepReport(JsonMixin):
     llc: list[LLCSeries] = field(default_factory=list)
     cost: list[CostPoint] = field(default_factory=list)
     cost_rows: list[CostRow] = field(default_factory=list)
+    never: list[NeverLearned] = field(default_factory=list)
     figures: dict[str, str] = field(default_factory=dict)
     last_sweep: dict | None = None  # the last `sweep run` on this folder: name, started, cells
     running: bool = False  # a sweep holds the folder now: the numbers are partial
@@ -225,6 +250,7 @@ def build_report(rows: list[dict], dir: str = "", database: str = "",
         dir=dir, database=database, cells=rows, ok=len(ok), failed=len(rows) - len(ok),
         power=power_figures(rows), phases=phase_diagrams(rows), llc=llc_series(rows),
         cost=(points := cost_points(rows)), cost_rows=cost_rows(points),
+        never=never_learned(rows),
         last_sweep=last,
         running=running,
     )  # fmt: skip
@@ -287,6 +313,40 @@ def _power_row(task: str, p, cells: list[dict]) -> PowerRow:
         program_bits=bits, network_frac=smallest("network"), synth_frac=smallest("synth"),
         counts=counts,
     )  # fmt: skip
+
+
+def never_learned(rows: list[dict]) -> list[NeverLearned]:
+    """The operations no network grokked at any fraction, at the largest budget of each
+    setting (model, weight decay, lr): smaller budgets are their prefixes, so the largest
+    one is the evidence. Each names its cells at the largest fraction swept."""
+    figures = power_figures(rows)
+    largest: dict[tuple, int] = {}
+    for fig in figures:
+        family = (fig.model, fig.weight_decay, fig.lr)
+        largest[family] = max(largest.get(family, 0), fig.steps)
+    out = []
+    for fig in figures:
+        if not fig.network or fig.steps != largest[(fig.model, fig.weight_decay, fig.lr)]:
+            continue
+        for r in fig.rows:
+            nets = [c for c in r.counts if c.network_of]
+            if r.network_frac is not None or not nets:
+                continue
+            frac = nets[-1].frac
+            cells = [c for c in rows if c["status"] == "ok" and c.get("report") and (c["task"], c["p"], c["model"],
+                     c["weight_decay"], c["lr"], c["steps"], c["frac"]) == (r.task, r.p,
+                     fig.model, fig.weight_decay, fig.lr, fig.steps, frac)
+                     and "train" in c["stages"].split("+")]  # fmt: skip
+            cells.sort(key=lambda c: c["seed"])
+            accs = [c["test_acc"] for c in cells if c.get("test_acc") is not None]
+            out.append(NeverLearned(
+                task=r.task, p=r.p, model=fig.model, weight_decay=fig.weight_decay, lr=fig.lr,
+                steps=fig.steps, frac=frac, best_test_acc=max(accs) if accs else None,
+                rising=nets[-1].rising,
+                runs=[str(Path(c["report"]).parent) for c in cells],
+                seeds=[c["seed"] for c in cells],
+            ))  # fmt: skip
+    return out
 
 
 def phase_diagrams(rows: list[dict]) -> list[PhaseDiagram]:

@@ -13,6 +13,9 @@ database, no run folder — and writes one PNG:
 * :func:`plot_cost` — what each learner paid against the length L(P) of the program, log-log:
   seconds for both, the synthesizer's candidates built, the network's FLOPs; a filled point
   found the program, a hollow triangle did not (drawn at what it spent);
+* :func:`plot_never` — the evidence for an operation the network never learned: its training
+  curves at the largest fraction (losses on a log axis, test accuracy on the right), one
+  panel per operation, one line per seed;
 * :func:`plot_llc` — λ̂ at the final checkpoint over the training fraction, one line per
   operation (the median over seeds, each seed a dot; a ring where most seeds grokked).
 """
@@ -202,6 +205,85 @@ def plot_cost(points: list[dict], path: Path, title: str) -> Path:
     return _save(fig, path)
 
 
+def plot_never(panels: list[dict], path: Path, title: str) -> Path:
+    """One panel per operation: per seed, the train loss (solid) and test loss (dashed) on a
+    log axis, and the test accuracy (dotted, right axis) over the steps (log axis), each the
+    median over log-spaced bins of steps, so the figure shows whether the test curves were
+    still moving when the budget ran out."""
+    n = len(panels)
+    cols = min(n, 3)
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.4 * rows + 0.8),
+                             layout="constrained", squeeze=False)  # fmt: skip
+    colours = plt.get_cmap("tab10")
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    for ax, panel in zip(axes.flat, panels, strict=False):
+        acc = ax.twinx()
+        for i, curve in enumerate(panel["curves"]):
+            colour = colours(i % 10)
+            points = [(s, tr, te, a) for s, tr, te, a in zip(
+                curve["step"], curve["train_loss"], curve["test_loss"], curve["test_acc"],
+                strict=True) if s > 0]  # fmt: skip
+            if not points:
+                continue
+            steps, train, test, accs = zip(*_binned(points), strict=True)
+            ax.plot(steps, train, "-", color=colour, lw=1.1, label=f"{curve['label']}: train loss")
+            ax.plot(steps, test, "--", color=colour, lw=1.1, label=f"{curve['label']}: test loss")
+            acc.plot(steps, accs, ":", color=colour, lw=1.4,
+                     label=f"{curve['label']}: test accuracy")  # fmt: skip
+        ax.set(xscale="log", yscale="log", xlabel="step", ylabel="loss")
+        acc.set(ylim=(0, 1.02), ylabel="test accuracy")
+        ax.set_title(_wrap(panel["title"], 4.4, 9), fontsize=9)
+        ax.grid(alpha=0.3, which="both")
+    handles: dict = {}
+    for ax in fig.axes:
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(lab, h)
+    fig.legend(handles.values(), handles.keys(), loc="outside lower center", ncol=3,
+               fontsize=8, frameon=False)  # fmt: skip
+    _suptitle(fig, title)
+    return _save(fig, path)
+
+
+def _binned(points: list[tuple], bins: int = 80) -> list[tuple]:
+    """The per-bin medians of ``(step, *values)`` over log-spaced bins of steps: long runs
+    at a large learning rate oscillate from one logged step to the next, and the median
+    shows the trend the raw lines hide."""
+    import numpy as np
+
+    data = np.asarray(points, dtype=float)
+    edges = np.geomspace(data[0, 0], data[-1, 0] * 1.000001, bins + 1)
+    which = np.digitize(data[:, 0], edges)
+    return [tuple(np.median(data[which == b], axis=0)) for b in np.unique(which)]
+
+
+def never_panels(report, root: Path) -> list[dict]:
+    """The curves of :attr:`SweepReport.never`'s cells, read from their run folders (a
+    folder that is gone or damaged is left out: the figure draws what is there)."""
+    from neural import store
+
+    panels = []
+    for n in report.never:
+        curves = []
+        for run, seed in zip(n.runs, n.seeds, strict=True):
+            try:
+                metrics = store.read_metrics(Path(root) / run)
+            except (store.RunError, OSError):
+                continue
+            rows = [m for m in metrics if all(m.get(k) is not None for k in
+                    ("train_loss", "test_loss", "test_acc"))]  # fmt: skip
+            if rows:
+                curves.append({"label": f"seed {seed}", **{k: [m[k] for m in rows] for k in
+                               ("step", "train_loss", "test_loss", "test_acc")}})  # fmt: skip
+        if curves:
+            best = f", final test ≤ {n.best_test_acc:.0%}" if n.best_test_acc is not None else ""
+            p = f", p = {n.p}" if n.p is not None else ""
+            panels.append({"title": f"{n.task}{p}: {n.frac:g} of the pairs{best}",
+                           "curves": curves})  # fmt: skip
+    return panels
+
+
 def plot_llc(series: list[dict], path: Path, title: str) -> Path:
     """λ̂ over the training fraction: per series a line through the seeds' medians, each
     trusted estimate a dot, a ring around a median where most seeds grokked; log λ̂."""
@@ -292,6 +374,18 @@ def draw_figures(report, folder: Path) -> dict[str, str]:
             "What each learner paid to find each program, against its length (one point per "
             f"operation, fraction and seed; network budget {', '.join(f'{b:,}' for b in budgets)}"
             " steps)",
+        ))  # fmt: skip
+    panels = never_panels(report, Path(report.dir)) if report.never else []
+    if panels:
+        settings = {(n.model, n.weight_decay, n.lr, n.steps) for n in report.never}
+        setting = ""
+        if len(settings) == 1:
+            model, wd, lr, steps = next(iter(settings))
+            setting = f" ({model}, weight decay {wd:g}, lr {lr:g}, {steps:,} steps)"
+        drawn["never"] = str(plot_never(
+            panels, folder / "never.png",
+            "Operations the network learned at no fraction: training curves at the largest "
+            f"fraction{setting}",
         ))  # fmt: skip
     if report.llc:
         vary = [k for k in ("p", "model", "weight_decay", "lr", "steps")
