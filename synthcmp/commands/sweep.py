@@ -56,8 +56,9 @@ def sweep() -> None:
 @device_option("torch device for training (with --ray and cuda, each cell takes ¼ GPU, each "
                "batch of seeds a whole one).")
 @click.option("--batch-seeds/--no-batch-seeds", default=None,
-              help="Train cells that differ only in their seed as one batched model [default: "
-                   "on a GPU, where many seeds cost about what one does; not on the CPU].")  # fmt: skip
+              help="Train the cells that differ only in their seed as one batched model; their "
+                   "rows are the ones they give run one by one [default: on with a GPU "
+                   "--device, off on the CPU].")  # fmt: skip
 @click.option(
     "--retry-failed", is_flag=True, help="Also run again the cells recorded with an error."
 )
