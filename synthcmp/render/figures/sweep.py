@@ -158,6 +158,18 @@ def plot_phases(
     return _save(fig, path)
 
 
+def _finish(fig, title: str, path: Path, ncol: int) -> Path:
+    """One legend below the panels (each label once, from every axis), the title, the PNG."""
+    handles: dict = {}
+    for ax in fig.axes:
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(lab, h)
+    fig.legend(handles.values(), handles.keys(), loc="outside lower center", ncol=ncol,
+               fontsize=8, frameon=False)  # fmt: skip
+    _suptitle(fig, title)
+    return _save(fig, path)
+
+
 def plot_cost(points: list[dict], path: Path, title: str) -> Path:
     """Three log-log panels over L(P): seconds (both learners), candidates built (the
     synthesizer), FLOPs (the network). A cell that found its program is a dot at what that
@@ -195,14 +207,7 @@ def plot_cost(points: list[dict], path: Path, title: str) -> Path:
         ax.set(xscale="log", yscale="log", xlabel="L(P): bits of the operation's program",
                ylabel=ylabel)  # fmt: skip
         ax.grid(alpha=0.3, which="both")
-    handles: dict = {}
-    for ax in axes:
-        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
-            handles.setdefault(lab, h)
-    fig.legend(handles.values(), handles.keys(), loc="outside lower center", ncol=4,
-               fontsize=8, frameon=False)  # fmt: skip
-    _suptitle(fig, title)
-    return _save(fig, path)
+    return _finish(fig, title, path, ncol=4)
 
 
 def plot_never(panels: list[dict], path: Path, title: str) -> Path:
@@ -236,14 +241,7 @@ def plot_never(panels: list[dict], path: Path, title: str) -> Path:
         acc.set(ylim=(0, 1.02), ylabel="test accuracy")
         ax.set_title(_wrap(panel["title"], 4.4, 9), fontsize=9)
         ax.grid(alpha=0.3, which="both")
-    handles: dict = {}
-    for ax in fig.axes:
-        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
-            handles.setdefault(lab, h)
-    fig.legend(handles.values(), handles.keys(), loc="outside lower center", ncol=3,
-               fontsize=8, frameon=False)  # fmt: skip
-    _suptitle(fig, title)
-    return _save(fig, path)
+    return _finish(fig, title, path, ncol=3)
 
 
 def _binned(points: list[tuple], bins: int = 80) -> list[tuple]:
