@@ -384,6 +384,13 @@ def _si(v) -> str:
     return f"{v:.0f}"
 
 
+def _secs(v) -> str:
+    """Seconds to two significant digits, never in exponent notation: 0.0015, 2.6, 41."""
+    if v is None:
+        return DASH
+    return f"{v:.0f}" if v >= 10 else f"{v:.1f}" if v >= 1 else f"{v:.2g}"
+
+
 def cost_table(rows: list[dict]) -> Group:
     """Per operation: how often each learner found the program, and what it paid (medians)."""
     with_p = len({r["p"] for r in rows}) > 1
@@ -396,8 +403,8 @@ def cost_table(rows: list[dict]) -> Group:
         t.add_row(
             op_label(r, with_p), fmt(r["program_bits"], ".1f"),
             f"{r['synth_found']}/{r['cells']}", _si(r["synth_programs"]),
-            fmt(r["synth_seconds"], ".2g"), f"{r['network_found']}/{r['cells']}",
-            _si(r["network_flops"]), _si(r["network_steps"]), fmt(r["network_seconds"], ".3g"),
+            _secs(r["synth_seconds"]), f"{r['network_found']}/{r['cells']}",
+            _si(r["network_flops"]), _si(r["network_steps"]), _secs(r["network_seconds"]),
             r["faster"] or DASH,
         )  # fmt: skip
     legend = _legend(
