@@ -170,11 +170,22 @@ def _finish(fig, title: str, path: Path, ncol: int) -> Path:
     return _save(fig, path)
 
 
+def _plain_bits_ticks(ax) -> None:
+    """Bits on a log axis read as plain numbers (8, 16, 32), not as 2 × 10¹."""
+    from matplotlib.ticker import NullFormatter
+
+    lo, hi = ax.get_xlim()
+    ticks = [t for t in (4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128) if lo <= t <= hi]
+    if len(ticks) >= 2:
+        ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+        ax.xaxis.set_minor_formatter(NullFormatter())
+
+
 def plot_cost(points: list[dict], path: Path, title: str) -> Path:
     """Three log-log panels over L(P): seconds (both learners), candidates built (the
     synthesizer), FLOPs (the network). A cell that found its program is a dot at what that
     cost; one that did not, a hollow triangle at what it spent (so the true cost lies above
-    it); an operation with no known program sits at the bits the search reached (a ▷)."""
+    it); an operation with no known program sits at the bits the search reached."""
     fig, axes = plt.subplots(1, 3, figsize=(14, 4.8), layout="constrained")
     panels = (
         (axes[0], (("synth", "synth_seconds", SYNTH), ("network", "network_seconds", NETWORK)),
@@ -206,6 +217,7 @@ def plot_cost(points: list[dict], path: Path, title: str) -> Path:
                                lw=1.0, label=label)  # fmt: skip
         ax.set(xscale="log", yscale="log", xlabel="L(P): bits of the operation's program",
                ylabel=ylabel)  # fmt: skip
+        _plain_bits_ticks(ax)
         ax.grid(alpha=0.3, which="both")
     return _finish(fig, title, path, ncol=4)
 
