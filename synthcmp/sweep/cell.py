@@ -86,7 +86,7 @@ def run_cell(job: dict) -> dict | list[dict]:
 
 def run_seeds_batched(job: dict) -> list[dict]:
     """Cells that differ only in their seed, trained as one stacked model
-    (:func:`neural.seeds.train_seeds`: on a GPU many seeds cost about what one does), then
+    (:func:`neural.seeds.train_seeds`: one set of kernel launches for all the seeds), then
     each finished as an ordinary cell: its own synthesis, compare, plots and report (the
     pipeline resuming a run that has nothing left to train). Each seed's numbers are those of
     its own cell run alone, to float tolerance; each row's ``seconds`` is its own stages plus
