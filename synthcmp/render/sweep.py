@@ -93,6 +93,9 @@ class SweepDisplay:
             return
         if pr.event in ("ok", "error", "retry"):
             self.console.print(self.line(pr), soft_wrap=True)  # above the live bar, if any
+        if pr.event == "trained":
+            self.console.print(Text(f"  {pr.label}: trained; each cell is finished next",
+                                    style="dim"), soft_wrap=True)  # fmt: skip
         if self.live is not None:
             self.live.update(self.status(pr))
 

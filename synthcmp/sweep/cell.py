@@ -51,10 +51,11 @@ def options_of(cell: Cell, job: dict):
     )  # fmt: skip
 
 
-def run_cell(job: dict) -> dict | list[dict]:
+def run_cell(job: dict) -> dict:
     """Run the cell ``job["cell"]`` (a Cell's JSON) under ``job["sweep_dir"]``; return its row.
-    A job of ``job["cells"]`` — cells that differ only in their seed — runs them as one
-    batched model (:func:`run_seeds_batched`) and returns their rows.
+    A job of ``job["cells"]`` — cells that differ only in their seed — only trains them, as
+    one batched model (:func:`run_seeds_batched`); a job with ``trained_seconds`` finishes a
+    cell such a batch trained.
 
     ``job`` also holds ``device``, ``top``, ``plots`` and ``attempt``. Raises whatever the run
     raises; the executor turns that into an error outcome.
@@ -74,25 +75,29 @@ def run_cell(job: dict) -> dict | list[dict]:
     if set(cell.stages) == {"synth", "train", "compare"}:
         from synthcmp.pipeline import run_pipeline
 
-        resume = base is not None and continue_run(Path(base), run_dir)
+        trained = job.get("trained_seconds") is not None  # by a batch of seeds: finish it
+        resume = trained or (base is not None and continue_run(Path(base), run_dir))
         report = run_pipeline(task, run_dir, options, resume=resume, force=not resume).to_json()
     else:
         report = _some_stages(task, run_dir, cell.stages, options)
     row = row_from_report(cell, report, sweep_dir, run_dir)
-    row["seconds"] = time.perf_counter() - t0
+    row["seconds"] = time.perf_counter() - t0 + job.get("trained_seconds", 0.0)
     row["attempts"] = job.get("attempt", 1)
     return row
 
 
-def run_seeds_batched(job: dict) -> list[dict]:
-    """Cells that differ only in their seed, trained as one stacked model
-    (:func:`neural.seeds.train_seeds`: one set of kernel launches for all the seeds), then
-    each finished as an ordinary cell: its own synthesis, compare, plots and report (the
-    pipeline resuming a run that has nothing left to train). Each seed's numbers are those of
-    its own cell run alone, to float tolerance; each row's ``seconds`` is its own stages plus
-    its share of the batch's training."""
+def run_seeds_batched(job: dict) -> dict:
+    """Train the cells of ``job["cells"]`` — cells that differ only in their seed — as one
+    stacked model (:func:`neural.seeds.train_seeds`: one set of kernel launches for all the
+    seeds), each into its own run folder, and return ``{"trained": keys, "seconds": share}``.
+
+    Nothing else happens here: the driver then queues each cell as an ordinary job marked
+    ``trained_seconds``, whose pipeline resumes a run with nothing left to train and does the
+    cell's own synthesis, compare, plots and report — in parallel across the workers, not one
+    after another in this one. Each seed's numbers are those of its cell run alone, to float
+    tolerance; ``share`` is the batch's training seconds over its cells."""
     from neural.seeds import train_seeds
-    from synthcmp.pipeline import run_pipeline, train_config
+    from synthcmp.pipeline import train_config
     from taskcore import build_task
 
     cells = [Cell.from_json(c) for c in job["cells"]]
@@ -100,20 +105,10 @@ def run_seeds_batched(job: dict) -> list[dict]:
     run_dirs = [run_dir_of(sweep_dir, c) for c in cells]
     run_dirs[0].parent.mkdir(parents=True, exist_ok=True)
     tasks = [build_task(c.task_spec()) for c in cells]
-    options = [options_of(c, job) for c in cells]
     t0 = time.perf_counter()
-    train_seeds(tasks[0], [train_config(t, o) for t, o in zip(tasks, options, strict=True)],
-                run_dirs, batched=True, force=True)  # fmt: skip
-    share = (time.perf_counter() - t0) / len(cells)
-    rows = []
-    for cell, task, option, run_dir in zip(cells, tasks, options, run_dirs, strict=True):
-        t1 = time.perf_counter()
-        report = run_pipeline(task, run_dir, option, resume=True).to_json()
-        row = row_from_report(cell, report, sweep_dir, run_dir)
-        row["seconds"] = share + time.perf_counter() - t1
-        row["attempts"] = job.get("attempt", 1)
-        rows.append(row)
-    return rows
+    train_seeds(tasks[0], [train_config(t, options_of(c, job)) for t, c in
+                           zip(tasks, cells, strict=True)], run_dirs, batched=True, force=True)  # fmt: skip
+    return {"trained": [c.key for c in cells], "seconds": (time.perf_counter() - t0) / len(cells)}
 
 
 # what a continued cell takes from its base run: written atomically (a rename), so a hard link

@@ -285,13 +285,17 @@ def _drive(folder, todo, executor, db, progress, notify, t0, spec, device, base_
             if outcome.detail:  # the traceback, which the database's one line leaves out
                 with open(folder / WORKER_LOG, "a") as log:
                     log.write(f"--- {cell.key}{seeds} (try {job['attempt']}):\n{outcome.detail}\n")
-            rows = outcome.row if isinstance(outcome.row, list) else [outcome.row]
-            if outcome.row is not None:
-                for row in rows:
-                    db.put(row)
-                    progress.done += 1
-                    done_ok.add(row["cell"])
-                progress.last, progress.event = rows[-1], "ok"
+            if outcome.row is not None and "trained" in outcome.row:  # a batch of seeds trained:
+                for key in outcome.row["trained"]:  # each cell is finished as its own job
+                    pending.appendleft({k: v for k, v in job.items() if k != "cells"} | {
+                        "cell": by_key[key].to_json(), "key": key, "keys": [key], "attempt": 1,
+                        "trained_seconds": outcome.row["seconds"]})  # fmt: skip
+                progress.event = "trained"
+            elif outcome.row is not None:
+                db.put(outcome.row)
+                progress.done += 1
+                done_ok.add(job["key"])
+                progress.last, progress.event = outcome.row, "ok"
             elif job["attempt"] < ATTEMPTS:
                 pending.appendleft({**job, "attempt": job["attempt"] + 1})
                 progress.retries += 1
@@ -302,7 +306,8 @@ def _drive(folder, todo, executor, db, progress, notify, t0, spec, device, base_
                     db.put(row)
                     progress.failed += 1
                 progress.last, progress.event = row, "error"
-            if outcome.row is not None or job["attempt"] >= ATTEMPTS:  # its cells are settled
+            settled = outcome.row is not None and "trained" not in outcome.row
+            if settled or (outcome.row is None and job["attempt"] >= ATTEMPTS):  # recorded
                 for key in job["keys"]:
                     pending.extendleft(release(j) for j in held.pop(key, []))
             progress.running = executor.running()
