@@ -300,7 +300,7 @@ def test_an_operation_never_learned_is_named_with_its_curves_at_the_largest_budg
     report = build_report(rows, dir=str(tmp_path))
     (never,) = report.never
     assert (never.task, never.steps, never.frac, never.seeds) == ("modquad", 1000, 0.9, [0, 1])
-    assert never.best_test_acc == 0.4 and never.runs[0] == "runs/modquad-f0.9-s0-st1000"
+    assert never.final_test_acc == 0.4 and never.runs[0] == "runs/modquad-f0.9-s0-st1000"
     console = Console(record=True, width=100)
     render_report(report.to_json() | {"database": "db"}, console)
     text = console.export_text()

@@ -228,7 +228,7 @@ def never_text(never: list[dict], steps: int, drawn: bool) -> Text:
     best test accuracy at the largest fraction and whether it was still rising."""
     parts = []
     for n in never:
-        best = f"final test ≤ {n['best_test_acc']:.0%}" if n["best_test_acc"] is not None else ""
+        best = f"final test ≤ {n['final_test_acc']:.0%}" if n["final_test_acc"] is not None else ""
         moving = (f", {n['rising']} of {len(n['runs'])} still improving" if n["rising"]
                   else ", none still improving")  # fmt: skip
         parts.append(f"{n['task']} ({best} at {_frac(n['frac'])}{moving})")

@@ -208,7 +208,7 @@ class NeverLearned(JsonMixin):
     lr: float
     steps: int  # the largest budget of the setting
     frac: float  # the largest fraction swept
-    best_test_acc: float | None  # the best final test accuracy of those cells
+    final_test_acc: float | None  # the highest final test accuracy among those cells
     rising: int  # of those cells, how many were still improving when the budget ran out
     runs: list[str]  # their run folders, relative to the sweep folder
     seeds: list[int]  # the seed of each
@@ -248,9 +248,9 @@ def build_report(rows: list[dict], dir: str = "", database: str = "",
         last = {k: sweeps[-1][k] for k in ("name", "started", "cells")}
     return SweepReport(
         dir=dir, database=database, cells=rows, ok=len(ok), failed=len(rows) - len(ok),
-        power=power_figures(rows), phases=phase_diagrams(rows), llc=llc_series(rows),
+        power=(figures := power_figures(rows)), phases=phase_diagrams(rows), llc=llc_series(rows),
         cost=(points := cost_points(rows)), cost_rows=cost_rows(points),
-        never=never_learned(rows),
+        never=never_learned(rows, figures),
         last_sweep=last,
         running=running,
     )  # fmt: skip
@@ -315,11 +315,11 @@ def _power_row(task: str, p, cells: list[dict]) -> PowerRow:
     )  # fmt: skip
 
 
-def never_learned(rows: list[dict]) -> list[NeverLearned]:
+def never_learned(rows: list[dict], figures: list[PowerFigure]) -> list[NeverLearned]:
     """The operations no network grokked at any fraction, at the largest budget of each
     setting (model, weight decay, lr): smaller budgets are their prefixes, so the largest
-    one is the evidence. Each names its cells at the largest fraction swept."""
-    figures = power_figures(rows)
+    one is the evidence. Each names its cells at the largest fraction swept; ``figures``
+    are :func:`power_figures` of the same rows."""
     largest: dict[tuple, int] = {}
     for fig in figures:
         family = (fig.model, fig.weight_decay, fig.lr)
@@ -341,7 +341,7 @@ def never_learned(rows: list[dict]) -> list[NeverLearned]:
             accs = [c["test_acc"] for c in cells if c.get("test_acc") is not None]
             out.append(NeverLearned(
                 task=r.task, p=r.p, model=fig.model, weight_decay=fig.weight_decay, lr=fig.lr,
-                steps=fig.steps, frac=frac, best_test_acc=max(accs) if accs else None,
+                steps=fig.steps, frac=frac, final_test_acc=max(accs) if accs else None,
                 rising=nets[-1].rising,
                 runs=[str(Path(c["report"]).parent) for c in cells],
                 seeds=[c["seed"] for c in cells],

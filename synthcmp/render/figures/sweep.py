@@ -287,7 +287,7 @@ def never_panels(report, root: Path) -> list[dict]:
                 curves.append({"label": f"seed {seed}", **{k: [m[k] for m in rows] for k in
                                ("step", "train_loss", "test_loss", "test_acc")}})  # fmt: skip
         if curves:
-            best = f", final test ≤ {n.best_test_acc:.0%}" if n.best_test_acc is not None else ""
+            best = f", final test ≤ {n.final_test_acc:.0%}" if n.final_test_acc is not None else ""
             p = f", p = {n.p}" if n.p is not None else ""
             panels.append({"title": f"{n.task}{p}: {n.frac:g} of the pairs{best}",
                            "curves": curves})  # fmt: skip
