@@ -292,20 +292,28 @@ def test_an_operation_never_learned_is_named_with_its_curves_at_the_largest_budg
             for seed in (0, 1):
                 quad = row(task="modquad", frac=frac, seed=seed)
                 add = row(frac=frac, seed=seed, grokked=frac == 0.9 and steps == 1000)
-                for r in (quad, add):
+                # one seed of two grokked: not "most seeds", so never — and said so
+                sub = row(task="modsub", frac=frac, seed=seed,
+                          grokked=frac == 0.9 and steps == 1000 and seed == 1)  # fmt: skip
+                for r in (quad, add, sub):
                     r.update(cell=f"{r['task']} {frac} {seed} {steps}", steps=steps,
                              test_acc=0.3 + 0.1 * seed,
                              report=f"runs/{r['task']}-f{frac}-s{seed}-st{steps}/report.json")  # fmt: skip
-                rows += [quad, add]
+                rows += [quad, add, sub]
     report = build_report(rows, dir=str(tmp_path))
-    (never,) = report.never
+    never, partly = sorted(report.never, key=lambda n: n.task != "modquad")
     assert (never.task, never.steps, never.frac, never.seeds) == ("modquad", 1000, 0.9, [0, 1])
     assert never.final_test_acc == 0.4 and never.runs[0] == "runs/modquad-f0.9-s0-st1000"
+    assert never.grokked == 0
+    # the seed that grokked is counted, and the accuracy is that of the one that did not
+    assert (partly.task, partly.grokked, partly.final_test_acc) == ("modsub", 1, 0.3)
     console = Console(record=True, width=100)
     render_report(report.to_json() | {"database": "db"}, console)
-    text = console.export_text()
-    assert text.count("Learned at no fraction") == 1
-    assert "within 1,000 steps, the largest budget: modquad (final test ≤ 40% at 0.9" in text
+    text = " ".join(console.export_text().replace("│", " ").split())  # unwrapped
+    assert text.count("at no fraction within") == 1
+    assert "within 1,000 steps, the largest budget: " in text
+    assert "modquad (final test ≤ 40% at 0.9" in text
+    assert "modsub (1 of 2 grokked, not most; the other's final test ≤ 30% at 0.9" in text
     run = tmp_path / never.runs[0]  # seed 0's curves; seed 1's folder is gone
     run.mkdir(parents=True)
     (run / "metrics.jsonl").write_text("".join(

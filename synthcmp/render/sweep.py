@@ -223,18 +223,29 @@ def power_tables(fig: dict, width: int) -> Group:
     return Group(*body)
 
 
+def never_evidence(final_test_acc: float | None, grokked: int, cells: int) -> str:
+    """What the cells of a never-learned operation reached: the final test accuracy of those
+    that did not grok, and — where a minority did — how many, so that "never" (in most seeds)
+    is not read as "in no seed"."""
+    best = f"final test ≤ {final_test_acc:.0%}" if final_test_acc is not None else ""
+    if not grokked:
+        return best
+    others = "the other's" if cells - grokked == 1 else "the others'"
+    return f"{grokked} of {cells} grokked, not most" + (f"; {others} {best}" if best else "")
+
+
 def never_text(never: list[dict], steps: int, drawn: bool) -> Text:
-    """The operations no network learned at the largest budget, each with its evidence: the
-    best test accuracy at the largest fraction and whether it was still rising."""
+    """The operations no network learned (in most seeds) at the largest budget, each with its
+    evidence: the test accuracy at the largest fraction and whether it was still rising."""
     parts = []
     for n in never:
-        best = f"final test ≤ {n['final_test_acc']:.0%}" if n["final_test_acc"] is not None else ""
+        evidence = never_evidence(n["final_test_acc"], n.get("grokked", 0), len(n["runs"]))
         moving = (f", {n['rising']} of {len(n['runs'])} still improving" if n["rising"]
                   else ", none still improving")  # fmt: skip
-        parts.append(f"{n['task']} ({best} at {_frac(n['frac'])}{moving})")
+        parts.append(f"{n['task']} ({evidence} at {_frac(n['frac'])}{moving})")
     where = " — their training curves: never.png" if drawn else ""
-    return Text(f"Learned at no fraction within {steps:,} steps, the largest budget: "
-                + "; ".join(parts) + where + ".", style="yellow")  # fmt: skip
+    return Text(f"Learned (in most seeds) at no fraction within {steps:,} steps, the largest "
+                "budget: " + "; ".join(parts) + where + ".", style="yellow")  # fmt: skip
 
 
 def phase_table(diagrams: list[dict]) -> Group:
@@ -500,9 +511,10 @@ CAPTIONS = {
         "it: it sits at what that learner spent in all, so the true cost lies above it."
     ),
     "never": (
-        "The evidence for each operation the network learned at no fraction within the largest "
-        "budget: the training curves of its cells at the largest fraction swept, one colour per "
-        "seed — train loss (solid) and test loss (dashed) on the left log axis, test accuracy "
+        "The evidence for each operation the network learned, in most seeds, at no fraction within "
+        "the largest budget: the training curves of its cells at the largest fraction swept, one "
+        "colour per seed (a minority of them may have grokked; the panel's title says how many) — "
+        "train loss (solid) and test loss (dashed) on the left log axis, test accuracy "
         "(dotted) on the right, over the steps on a log axis; each line is the median over "
         "log-spaced bins of steps, since the raw curves can oscillate from step to step. A network that memorized has a "
         "train loss near zero and a test loss that stays high; a flat test curve at the end "

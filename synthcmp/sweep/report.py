@@ -37,9 +37,10 @@ learner found nothing, everything it spent, marked as not found — against the 
 the operation's program. Seconds depend on the machine and on what else ran; candidates and
 FLOPs do not.
 
-**What never grokked** (:func:`never_learned`): an operation no network generalized on at any
-fraction within the largest budget is named with its evidence — the training curves of its
-cells at the largest fraction swept, and whether they were still improving at the end.
+**What never grokked** (:func:`never_learned`): an operation whose networks generalized, in
+most seeds, at no fraction within the largest budget is named with its evidence — the
+training curves of its cells at the largest fraction swept, how many of them grokked all the
+same (a minority), and whether the others were still improving at the end.
 
 **λ̂ against the training fraction** (a spec's ``llc = true``): per operation and setting,
 the local learning coefficient at each cell's final checkpoint, over the training fraction
@@ -208,10 +209,11 @@ class NeverLearned(JsonMixin):
     lr: float
     steps: int  # the largest budget of the setting
     frac: float  # the largest fraction swept
-    final_test_acc: float | None  # the highest final test accuracy among those cells
+    final_test_acc: float | None  # the highest final test accuracy of those that did not grok
     rising: int  # of those cells, how many were still improving when the budget ran out
     runs: list[str]  # their run folders, relative to the sweep folder
     seeds: list[int]  # the seed of each
+    grokked: int = 0  # of those cells, how many grokked: fewer than most, or it would be learned
 
 
 @dataclass
@@ -338,13 +340,15 @@ def never_learned(rows: list[dict], figures: list[PowerFigure]) -> list[NeverLea
                      fig.model, fig.weight_decay, fig.lr, fig.steps, frac)
                      and "train" in c["stages"].split("+")]  # fmt: skip
             cells.sort(key=lambda c: c["seed"])
-            accs = [c["test_acc"] for c in cells if c.get("test_acc") is not None]
+            accs = [c["test_acc"] for c in cells if c.get("test_acc") is not None
+                    and not c["grokked"]]  # fmt: skip
             out.append(NeverLearned(
                 task=r.task, p=r.p, model=fig.model, weight_decay=fig.weight_decay, lr=fig.lr,
                 steps=fig.steps, frac=frac, final_test_acc=max(accs) if accs else None,
                 rising=nets[-1].rising,
                 runs=[str(Path(c["report"]).parent) for c in cells],
                 seeds=[c["seed"] for c in cells],
+                grokked=sum(bool(c["grokked"]) for c in cells),
             ))  # fmt: skip
     return out
 

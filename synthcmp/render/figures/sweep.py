@@ -272,6 +272,7 @@ def never_panels(report, root: Path) -> list[dict]:
     """The curves of :attr:`SweepReport.never`'s cells, read from their run folders (a
     folder that is gone or damaged is left out: the figure draws what is there)."""
     from neural import store
+    from synthcmp.render.sweep import never_evidence
 
     panels = []
     for n in report.never:
@@ -287,9 +288,10 @@ def never_panels(report, root: Path) -> list[dict]:
                 curves.append({"label": f"seed {seed}", **{k: [m[k] for m in rows] for k in
                                ("step", "train_loss", "test_loss", "test_acc")}})  # fmt: skip
         if curves:
-            best = f", final test ≤ {n.final_test_acc:.0%}" if n.final_test_acc is not None else ""
+            evidence = never_evidence(n.final_test_acc, getattr(n, "grokked", 0), len(n.runs))
             p = f", p = {n.p}" if n.p is not None else ""
-            panels.append({"title": f"{n.task}{p}: {n.frac:g} of the pairs{best}",
+            panels.append({"title": f"{n.task}{p}: {n.frac:g} of the pairs"
+                                    + (f", {evidence}" if evidence else ""),
                            "curves": curves})  # fmt: skip
     return panels
 
@@ -394,8 +396,8 @@ def draw_figures(report, folder: Path) -> dict[str, str]:
             setting = f" ({model}, weight decay {wd:g}, lr {lr:g}, {steps:,} steps)"
         drawn["never"] = str(plot_never(
             panels, folder / "never.png",
-            "Operations the network learned at no fraction: training curves at the largest "
-            f"fraction{setting}",
+            "Operations the network learned (in most seeds) at no fraction: training curves at the "
+            f"largest fraction{setting}",
         ))  # fmt: skip
     if report.llc:
         vary = [k for k in ("p", "model", "weight_decay", "lr", "steps")
