@@ -134,7 +134,7 @@ def draw_curves(runs: list[dict], path: Path, steps: int) -> None:
         # the fields of a sweep's NeverLearned that never_panels reads
         never = SimpleNamespace(task=f"{r['recipe']} · {r['op']}", p=None, frac=r["frac"],
                                 final_test_acc=r["final_test_acc"], runs=[r["run_dir"]],
-                                seeds=[r["seed"]])  # fmt: skip
+                                seeds=[r["seed"]], grokked=0)  # fmt: skip
         panels += never_panels(SimpleNamespace(never=[never]), Path("."))
     plot_never(panels, path, f"Runs that learned no rule within {steps:,} steps: training curves")
     print(f"curves: {path}")

@@ -288,7 +288,7 @@ def never_panels(report, root: Path) -> list[dict]:
                 curves.append({"label": f"seed {seed}", **{k: [m[k] for m in rows] for k in
                                ("step", "train_loss", "test_loss", "test_acc")}})  # fmt: skip
         if curves:
-            evidence = never_evidence(n.final_test_acc, getattr(n, "grokked", 0), len(n.runs))
+            evidence = never_evidence(n.final_test_acc, n.grokked, len(n.runs))
             p = f", p = {n.p}" if n.p is not None else ""
             panels.append({"title": f"{n.task}{p}: {n.frac:g} of the pairs"
                                     + (f", {evidence}" if evidence else ""),
